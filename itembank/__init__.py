@@ -1,0 +1,1 @@
+"""The measurement core library of the item bank: pure Python, no Flask, no service imports."""
