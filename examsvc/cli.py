@@ -1,0 +1,171 @@
+"""The ``examsvc`` command: database, users, demo, serving, audit.
+
+Every command that can fail on bad input prints one clear message naming the problem and exits
+non-zero, having written nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from examsvc.errors import ConfigError, ServiceError
+
+
+def _create_app() -> Flask:
+    from examsvc import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
+             help="examsvc: exam bank and assessment delivery for vocational skill level certification.")
+def cli() -> None:
+    pass
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="examsvc")
+    except ConfigError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+# --- database -------------------------------------------------------------------------------
+
+@cli.group("db", help="Database schema (Alembic migrations).")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from examsvc.migrate import upgrade
+
+    try:
+        upgrade(current_app, revision)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    click.echo(f"Database at {revision}: {current_app.config['DATABASE_URL']}")
+
+
+@db_group.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Print the database's migration revision."""
+    from examsvc.migrate import current_revision
+
+    click.echo(current_revision(current_app) or "(empty database)")
+
+
+# --- users ----------------------------------------------------------------------------------
+
+@cli.command("create-user")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", required=True, help="Display name (姓名)")
+@click.option("--role", "roles", multiple=True, required=True,
+              help="role, or role@INSTITUTION_CODE for a role scoped to one institution; repeatable")
+@click.password_option(help="Password (asked for when omitted)")
+@with_appcontext
+def create_user_command(username: str, display_name: str, roles: tuple[str, ...], password: str) -> None:
+    """Create a user account with one or more roles."""
+    from sqlalchemy import select
+
+    from examsvc.accounts.service import create_user
+    from examsvc.db import unit_of_work
+    from examsvc.institutions.models import Institution
+
+    try:
+        with unit_of_work() as session:
+            grants: list[tuple[str, int | None]] = []
+            for spec in roles:
+                role, _, code = spec.partition("@")
+                institution_id = None
+                if code:
+                    institution_id = session.scalar(select(Institution.id).where(Institution.code == code.upper()))
+                    if institution_id is None:
+                        raise ServiceError(f"机构 {code} 不存在", f"--role {spec}: no institution with code {code}",
+                                           field="role")
+                grants.append((role, institution_id))
+            create_user(session, username=username, password=password, display_name=display_name, roles=grants,
+                        actor="cli")
+    except ServiceError as exc:
+        fail(f"{exc.field}: {exc.message_en}" if exc.field else exc.message_en)
+    click.echo(f"Created user {username} with roles {', '.join(roles)}")
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+@cli.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Load the demo data and exit.")
+@with_appcontext
+def demo_command(host: str, port: int, no_serve: bool) -> None:
+    """Create the instance database with demo data, print the accounts, and serve it."""
+    from examsvc.demo import DEMO_PASSWORD, DemoError, load_demo
+
+    try:
+        accounts = load_demo(current_app)
+    except DemoError as exc:
+        fail(str(exc))
+    click.echo(f"Demo database: {current_app.config['DATABASE_URL']}")
+    click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+    for username, role, where in accounts:
+        click.echo(f"  {username:<14} {role:<20} {where}")
+    if not no_serve:
+        # The demo serves plain HTTP on loopback, so the session cookie cannot be HTTPS-only.
+        current_app.config["SESSION_COOKIE_SECURE"] = False
+        click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")
+        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+# --- serve ----------------------------------------------------------------------------------
+
+@cli.command("serve")
+@click.option("--bind", default=None, help="address:port (default: SERVE_BIND)")
+@click.option("--workers", default=None, type=int, help="worker processes (default: SERVE_WORKERS)")
+@with_appcontext
+def serve_command(bind: str | None, workers: int | None) -> None:
+    """Serve in production with gunicorn: stateless workers on one database."""
+    from examsvc.serve import run_gunicorn
+
+    config = current_app.config
+    run_gunicorn(bind or config["SERVE_BIND"], workers or config["SERVE_WORKERS"])
+
+
+# --- audit ----------------------------------------------------------------------------------
+
+@cli.group("audit", help="The audit trail.")
+def audit_group() -> None:
+    pass
+
+
+@audit_group.command("verify")
+@click.option("--expect-head", default=None, help="head hash noted from an earlier run (detects cut-off events)")
+@with_appcontext
+def audit_verify(expect_head: str | None) -> None:
+    """Walk the hash chain and name the first broken event."""
+    from examsvc.audit.service import verify_chain
+    from examsvc.db import get_session
+
+    report = verify_chain(get_session(), expect_head=expect_head)
+    if not report.ok:
+        where = f" (event seq {report.broken_seq}, row id {report.broken_id})" if report.broken_seq else ""
+        fail(f"audit chain broken{where}: {report.problem}")
+    click.echo(f"audit chain intact: {report.events} events, head {report.head_hash}")
+
+

@@ -1,0 +1,132 @@
+"""Configuration: defaults, then ``instance/config.py``, then ``EXAMSVC_*`` variables, then the
+argument given to :func:`examsvc.create_app` (tests).
+
+Each later source overrides an earlier one. Rules with numbers that the domain marks configurable
+live here with their documented default (see README, "Configuration").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+from examsvc.errors import ConfigError
+
+ENV_PREFIX = "EXAMSVC_"
+
+#: name -> (default, description). The README's configuration table is generated from this.
+DEFAULTS: dict[str, tuple[Any, str]] = {
+    "DATABASE_URL": (None, "SQLAlchemy URL; default: SQLite file instance/examsvc.sqlite3"),
+    "SECRET_KEY": (None, "session signing key; generated into instance/secret_key when unset"),
+    "LOGIN_MAX_FAILURES": (5, "failed logins in a row that lock an account"),
+    "LOGIN_LOCK_MINUTES": (15, "how long a locked account stays locked"),
+    "SESSION_COOKIE_SECURE": (True, "send the session cookie over HTTPS only"),
+    "SESSION_COOKIE_HTTPONLY": (True, "hide the session cookie from scripts"),
+    "SESSION_COOKIE_SAMESITE": ("Lax", "SameSite attribute of the session cookie"),
+    "PERMANENT_SESSION_LIFETIME": (8 * 3600, "seconds a login lasts"),
+    "PROXY_COUNT": (0, "reverse proxies in front of the app (for the client address in audit)"),
+    "SERVE_BIND": ("127.0.0.1:8000", "address gunicorn binds in `examsvc serve`"),
+    "SERVE_WORKERS": (4, "gunicorn worker processes in `examsvc serve`"),
+    "BABEL_DEFAULT_LOCALE": ("zh_CN", "UI language when the user chose none"),
+    "LANGUAGES": (["zh_CN", "en"], "UI languages offered"),
+    "API_TOKEN_DAYS": (30, "lifetime of an API token"),
+    "DATABASE_CONNECT_TIMEOUT": (5, "seconds to wait for the database at start-up"),
+}
+
+
+def _coerce(name: str, raw: str, default: Any) -> Any:
+    """Turn an environment string into the type of the default."""
+    try:
+        if isinstance(default, bool):
+            lowered = raw.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError("expected true/false")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, list):
+            value = json.loads(raw)
+            if not isinstance(value, list):
+                raise ValueError("expected a JSON list")
+            return value
+    except ValueError as exc:
+        raise ConfigError(f"{ENV_PREFIX}{name}={raw!r} is malformed: {exc}") from None
+    return raw
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Settings from ``EXAMSVC_*`` variables; unknown names are refused (typos must not pass)."""
+    values: dict[str, Any] = {}
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX) or key in _NOT_SETTINGS:
+            continue
+        name = key[len(ENV_PREFIX):]
+        if name not in DEFAULTS:
+            known = ", ".join(ENV_PREFIX + k for k in DEFAULTS)
+            raise ConfigError(f"{key} is not a setting; known settings: {known}")
+        values[name] = _coerce(name, raw, DEFAULTS[name][0])
+    return values
+
+
+# Variables with the prefix that steer tooling rather than the app.
+_NOT_SETTINGS = {"EXAMSVC_TEST_DATABASE_URL", "EXAMSVC_REQUIRE_POSTGRES", "EXAMSVC_INSTANCE_PATH"}
+
+
+def from_instance_file(path: Path) -> dict[str, Any]:
+    """Upper-case names of ``instance/config.py``; a syntax error is a ConfigError naming the line."""
+    if not path.exists():
+        return {}
+    namespace: dict[str, Any] = {"__file__": str(path)}
+    try:
+        code = compile(path.read_text(encoding="utf-8"), str(path), "exec")
+        exec(code, namespace)  # noqa: S102 - the operator's own config file
+    except SyntaxError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: {exc.msg}") from None
+    except Exception as exc:  # an error while running the file
+        raise ConfigError(f"{path}: {type(exc).__name__}: {exc}") from None
+    return {k: v for k, v in namespace.items() if k.isupper()}
+
+
+def load(instance_path: Path, overrides: Mapping[str, Any] | None, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Merge the four sources in order and fill the derived defaults."""
+    settings: dict[str, Any] = {name: default for name, (default, _) in DEFAULTS.items()}
+    settings.update(from_instance_file(instance_path / "config.py"))
+    settings.update(from_environment(environ))
+    settings.update(overrides or {})
+    if not settings.get("DATABASE_URL"):
+        settings["DATABASE_URL"] = f"sqlite:///{instance_path / 'examsvc.sqlite3'}"
+    if not settings.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = instance_secret_key(instance_path)
+    for name, (default, _) in DEFAULTS.items():
+        value = settings[name]
+        if default is not None and not isinstance(value, type(default)) and not (
+            isinstance(default, float) and isinstance(value, int)
+        ):
+            raise ConfigError(f"setting {name} must be {type(default).__name__}, got {value!r}")
+    return settings
+
+
+def instance_secret_key(instance_path: Path) -> str:
+    """Read, or create on first run, the instance's secret key (file mode 0600, never committed)."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        key = key_file.read_text(encoding="ascii").strip()
+        if len(key) < 32:
+            raise ConfigError(f"{key_file} holds a key shorter than 32 characters")
+        return key
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker created it first
+        return instance_secret_key(instance_path)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key)
+    return key

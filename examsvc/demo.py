@@ -1,0 +1,74 @@
+"""Demo data: the occupation catalogue, two institutions and one account per role."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Flask
+from sqlalchemy import inspect, select
+
+from examsvc.accounts.models import User
+from examsvc.accounts.service import create_user
+from examsvc.auth import Role
+from examsvc.db import unit_of_work
+from examsvc.errors import ConfigError
+from examsvc.institutions.service import register_institution
+from examsvc.migrate import upgrade
+from examsvc.reference.service import load_occupations
+
+DEMO_PASSWORD = "examsvc-demo"
+
+
+class DemoError(Exception):
+    pass
+
+
+#: (username, display name, role, institution key or None)
+DEMO_USERS = [
+    ("writer", "王命题", Role.ITEM_WRITER, None),
+    ("reviewer", "李审题", Role.ITEM_REVIEWER, None),
+    ("inst_admin", "赵机构", Role.INSTITUTION_ADMIN, "A"),
+    ("invigilator", "钱监考", Role.INVIGILATOR, "A"),
+    ("examiner", "孙考评", Role.EXAMINER, "A"),
+    ("supervisor", "周督导", Role.QUALITY_SUPERVISOR, "A"),
+    ("regulator", "吴监管", Role.REGULATOR, None),
+    ("candidate", "郑参评", Role.CANDIDATE, None),
+    ("sysadmin", "冯管理", Role.SYSADMIN, None),
+    ("inst_admin_b", "陈机构", Role.INSTITUTION_ADMIN, "B"),
+]
+
+
+def load_demo(app: Flask) -> list[tuple[str, str, str]]:
+    """Migrate an empty database and fill it; refuse a database that already holds data."""
+    engine = app.extensions["examsvc.engine"]
+    try:
+        tables = set(inspect(engine).get_table_names())
+    except Exception as exc:
+        raise ConfigError(f"cannot open the database {engine.url.render_as_string()}: {exc}") from None
+    if "users" in tables:
+        with unit_of_work() as session:
+            if session.scalar(select(User.id).limit(1)) is not None:
+                raise DemoError(
+                    f"the database {engine.url.render_as_string()} already holds data; the demo only fills an empty "
+                    "database. Serve it with `examsvc run`, or point EXAMSVC_DATABASE_URL elsewhere.")
+    upgrade(app)
+    with unit_of_work() as session:
+        load_occupations(session, actor="demo")
+        institutions = {
+            "A": register_institution(
+                session, code="S000015000001", name="内蒙古职业技能鉴定示范中心", kind="social_organisation",
+                tier="region", league_city=None, published_on=date(2025, 4, 15),
+                scope=[("4-03-02-01", "4"), ("4-03-02-01", "5"), ("4-04-05-05", "5"), ("6-18-01-01", "4")],
+                actor="demo"),
+            "B": register_institution(
+                session, code="Y000015000002", name="包头钢铁职业技能等级认定中心", kind="employer",
+                tier="league_city", league_city="包头市", published_on=date(2024, 10, 20),
+                scope=[("6-18-01-01", "3"), ("6-18-01-01", "2")], actor="demo"),
+        }
+        accounts = []
+        for username, name, role, key in DEMO_USERS:
+            institution = institutions[key] if key else None
+            create_user(session, username=username, password=DEMO_PASSWORD, display_name=name,
+                        roles=[(role.value, institution.id if institution else None)], actor="demo")
+            accounts.append((username, role.value, institution.name if institution else ""))
+    return accounts

@@ -1,0 +1,7 @@
+"""Imports every area's models so that ``Base.metadata`` knows the whole schema (Alembic, tests)."""
+
+from examsvc.accounts.models import ApiToken, RoleGrant, User  # noqa: F401
+from examsvc.audit.models import AuditEvent  # noqa: F401
+from examsvc.db import Base  # noqa: F401
+from examsvc.institutions.models import Institution, ScopeEntry  # noqa: F401
+from examsvc.reference.models import Occupation  # noqa: F401
