@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
 
@@ -61,12 +61,13 @@ def login() -> Any:
     if not username.strip() or not password:
         error = _("Enter your username and password.")
     else:
-        with unit_of_work() as session:
-            outcome = authenticate(session, username, password,
+        with unit_of_work() as db_session:
+            outcome = authenticate(db_session, username, password,
                                    max_failures=current_app.config["LOGIN_MAX_FAILURES"],
                                    lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"])
         if outcome.ok:
             login_user(outcome.user)
+            session.permanent = True  # PERMANENT_SESSION_LIFETIME bounds a login
             return redirect(_safe_next(request.form.get("next")))
         if outcome.reason == "locked":
             error = _("This account is locked after too many failed sign-ins. Try again after %(until)s.",
@@ -84,9 +85,9 @@ def logout() -> Any:
     if current_user.is_authenticated:
         from examsvc.audit.service import record
 
-        with unit_of_work() as session:
-            user = session.get(User, current_user.id)
-            record(session, user, "logout", user, {})
+        with unit_of_work() as db_session:
+            user = db_session.get(User, current_user.id)
+            record(db_session, user, "logout", user, {})
     logout_user()
     flash(_("You have signed out."))
     return redirect(url_for("accounts.login"))
