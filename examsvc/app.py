@@ -24,7 +24,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     Raises :class:`examsvc.errors.ConfigError` with one clear message when a setting is malformed.
     """
-    instance_path = os.environ.get("EXAMSVC_INSTANCE_PATH") or (config or {}).get("INSTANCE_PATH")
+    # The argument comes last in the precedence, so it also wins over EXAMSVC_INSTANCE_PATH.
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("EXAMSVC_INSTANCE_PATH")
     app = Flask(
         __name__,
         instance_path=str(Path(instance_path).resolve()) if instance_path else str(PROJECT_ROOT / "instance"),
