@@ -28,6 +28,16 @@ def cli() -> None:
     pass
 
 
+def _register_area_commands() -> None:
+    from examsvc.bank.cli import blueprints_group, items_group
+
+    cli.add_command(blueprints_group)
+    cli.add_command(items_group)
+
+
+_register_area_commands()
+
+
 def main() -> None:
     try:
         cli.main(prog_name="examsvc")

@@ -5,3 +5,6 @@ from examsvc.audit.models import AuditEvent  # noqa: F401
 from examsvc.db import Base  # noqa: F401
 from examsvc.institutions.models import Institution, ScopeEntry  # noqa: F401
 from examsvc.reference.models import Occupation  # noqa: F401
+from examsvc.bank.models import (  # noqa: F401
+    Asset, BlueprintVersion, EnemyGroup, EnemyMember, ExamBlueprint, ImportJob, Item, ItemVersion, Review,
+)
