@@ -6,12 +6,15 @@ Service functions take a session and never commit; callers wrap them in ``unit_o
 from __future__ import annotations
 
 import hashlib
+import tomllib
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+import yaml
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from examsvc import clock
 from examsvc.accounts.models import User
@@ -21,9 +24,13 @@ from examsvc.bank.models import (
 )
 from examsvc.errors import Conflict, NotFound, ValidationFailed
 from itembank import workflow
-from itembank.blueprint import Blueprint, BlueprintError, load_blueprint, parse_blueprint
+from itembank.blueprint import (
+    BLUEPRINT_SUFFIXES, Blueprint, BlueprintError, BlueprintProblem, load_blueprint, parse_blueprint,
+)
 from itembank.errors import InvalidValue
-from itembank.items import ItemContent, build_content, content_from_dict, content_hash, content_to_dict
+from itembank.items import (
+    FieldChange, ItemContent, ItemType, build_content, content_from_dict, content_hash, content_to_dict, diff_contents,
+)
 from itembank.spec import Finding, SpecConfig, check_item
 
 #: Images accepted in rich text, recognised by their first bytes (never by the file name).
@@ -266,3 +273,270 @@ def store_asset(session: Session, data: bytes, actor: User) -> str:
 def load_blueprint_errors(exc: BlueprintError) -> list[dict[str, str]]:
     return [{"file": p.file, "path": p.path, "rule": p.rule, "message": p.message, "message_en": p.message_en}
             for p in exc.errors]
+
+
+# --- queries and helpers for the pages and the API ------------------------------------------
+
+#: Values of the ``status`` filter of :func:`list_items`: a status of the latest version, or retired.
+ITEM_STATUS_FILTERS = tuple(s.value for s in VersionStatus) + ("retired",)
+#: Values of the ``language`` filter: ``mn`` has a Mongolian variant, ``zh`` is Chinese only.
+ITEM_LANGUAGE_FILTERS = ("zh", "mn")
+ITEMS_PER_PAGE = 50
+MAX_BLUEPRINT_BYTES = 2_000_000
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    """One page of :func:`list_items`, newest item first; ``people`` maps user ids of the latest
+    versions' authors to users."""
+
+    items: list[Item]
+    total: int
+    page: int
+    per_page: int
+    people: dict[int, User] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _people(session: Session, ids: Iterable[int]) -> dict[int, User]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(wanted)))}
+
+
+def list_items(session: Session, *, blueprint_id: int | None = None, element: str | None = None,
+               type: str | None = None, status: str | None = None, author_id: int | None = None,
+               language: str | None = None, page: int = 1, per_page: int = ITEMS_PER_PAGE) -> ItemPage:
+    """Items matching every filter given, newest first, one page at a time.
+
+    ``element`` matches the element code and, since codes extend their scope's code, every element
+    under a scope code (``"B-02"``). ``status`` is the status of the latest version (retired items
+    are left out) or ``"retired"``. ``author_id`` matches items with any version by that user.
+    ``language`` ``"mn"``: the latest version has a Mongolian variant; ``"zh"``: Chinese only.
+    """
+    if type and type not in {t.value for t in ItemType}:
+        raise ValidationFailed(f"未知题型：{type}", f"unknown item type {type!r}", field="type")
+    if status and status not in ITEM_STATUS_FILTERS:
+        raise ValidationFailed(f"未知状态：{status}", f"unknown status {status!r}", field="status")
+    if language and language not in ITEM_LANGUAGE_FILTERS:
+        raise ValidationFailed(f"未知语言：{language}", f"language is zh or mn, not {language!r}", field="language")
+    if page < 1 or per_page < 1:
+        raise ValidationFailed("页码须从1开始", "pages start at 1", field="page")
+    latest_number = (select(ItemVersion.item_id, func.max(ItemVersion.number).label("number"))
+                     .group_by(ItemVersion.item_id).subquery())
+    latest = aliased(ItemVersion)
+    query = (select(Item).join(latest_number, latest_number.c.item_id == Item.id)
+             .join(latest, and_(latest.item_id == Item.id, latest.number == latest_number.c.number)))
+    if blueprint_id is not None:
+        query = query.where(Item.blueprint_id == blueprint_id)
+    if element and element.strip():
+        code = element.strip()
+        query = query.where(or_(Item.element_code == code, Item.element_code.startswith(f"{code}-", autoescape=True),
+                                Item.element_code.startswith(f"{code}.", autoescape=True)))
+    if type:
+        query = query.where(Item.type == type)
+    if status == "retired":
+        query = query.where(Item.retired_at.is_not(None))
+    elif status:
+        query = query.where(latest.status == status, Item.retired_at.is_(None))
+    if author_id is not None:
+        authored = aliased(ItemVersion)
+        query = query.where(select(authored.id).where(authored.item_id == Item.id,
+                                                      authored.author_id == author_id).exists())
+    if language:
+        mongolian = latest.content["mn"].as_string()
+        query = query.where(mongolian.is_not(None) if language == "mn" else mongolian.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = list(session.scalars(query.order_by(Item.id.desc()).limit(per_page).offset((page - 1) * per_page)))
+    return ItemPage(items, total, page, per_page, _people(session, (i.latest.author_id for i in items)))
+
+
+def list_authors(session: Session) -> list[User]:
+    """Users who wrote at least one item version (the choices of the author filter)."""
+    return list(session.scalars(select(User).where(User.id.in_(select(ItemVersion.author_id)))
+                                .order_by(User.username)))
+
+
+def list_blueprints(session: Session) -> list[ExamBlueprint]:
+    return list(session.scalars(select(ExamBlueprint).order_by(
+        ExamBlueprint.occupation_code, ExamBlueprint.level, ExamBlueprint.component)))
+
+
+def get_version(session: Session, version_id: int) -> ItemVersion:
+    version = session.get(ItemVersion, version_id)
+    if version is None:
+        raise NotFound(f"试题版本 {version_id} 不存在", f"item version {version_id} not found", field="version_id")
+    return version
+
+
+def check_content(session: Session, blueprint_id: int, fields: Mapping[str, Any],
+                  config: SpecConfig | None = None) -> list[Finding]:
+    """Findings of unsaved content, for live feedback while writing.
+
+    Content too malformed to build (an empty stem, a key that is no option ...) is reported as one
+    error finding on its field rather than raised, so the writer sees it beside the others.
+    """
+    blueprint = get_blueprint(session, blueprint_id)
+    try:
+        content = build_content(**fields)
+    except InvalidValue as exc:
+        return [Finding(exc.code, "error", exc.field, exc.message, exc.message_en)]
+    except TypeError as exc:
+        return [Finding("content.shape", "error", "content", f"试题字段有误：{exc}", f"unknown item field: {exc}")]
+    return findings_for(content, blueprint, config)
+
+
+@dataclass(frozen=True)
+class ItemDetail:
+    """An item for its page: the findings of its latest version, the people named in its
+    history, and the enemy groups it belongs to."""
+
+    item: Item
+    findings: list[Finding]
+    people: dict[int, User]
+    enemy_groups: list[EnemyGroup]
+
+
+def item_detail(session: Session, item_id: int, config: SpecConfig | None = None) -> ItemDetail:
+    item = get_item(session, item_id)
+    findings = findings_for(content_from_dict(item.latest.content), item.blueprint, config)
+    ids = {v.author_id for v in item.versions} | {r.reviewer_id for v in item.versions for r in v.reviews}
+    groups = list(session.scalars(select(EnemyGroup).join(EnemyMember).where(EnemyMember.item_id == item.id)
+                                  .order_by(EnemyGroup.id)))
+    return ItemDetail(item, findings, _people(session, ids | {item.created_by}), groups)
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    item: Item
+    old: ItemVersion | None
+    new: ItemVersion
+    changes: list[FieldChange]
+
+
+def version_diff(session: Session, item_id: int, old: int | None = None, new: int | None = None) -> VersionDiff:
+    """Field-level changes between two versions of an item (default: the latest and its parent)."""
+    item = get_item(session, item_id)
+    by_number = {v.number: v for v in item.versions}
+    if new is not None and new not in by_number:
+        raise NotFound(f"试题 {item_id} 没有第 {new} 版", f"item {item_id} has no version {new}", field="to")
+    newer = by_number[new] if new is not None else item.latest
+    if old is None:
+        old = newer.parent_number if newer.parent_number is not None else (newer.number - 1 or None)
+    if old is not None and old not in by_number:
+        raise NotFound(f"试题 {item_id} 没有第 {old} 版", f"item {item_id} has no version {old}", field="from")
+    older = by_number[old] if old is not None else None
+    changes = [] if older is None else diff_contents(content_from_dict(older.content), content_from_dict(newer.content))
+    return VersionDiff(item, older, newer, changes)
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """A version waiting for review, with its findings and the version it was edited from."""
+
+    version: ItemVersion
+    author: User
+    findings: list[Finding]
+    previous: ItemVersion | None
+
+
+@dataclass(frozen=True)
+class ReviewQueue:
+    entries: list[QueueEntry]
+    total: int
+
+
+def review_queue(session: Session, reviewer: User, *, blueprint_id: int | None = None, limit: int = 50,
+                 config: SpecConfig | None = None) -> ReviewQueue:
+    """Submitted versions ``reviewer`` may decide on, oldest submission first.
+
+    Four-eyes: the reviewer's own versions are left out, and so are versions they already reviewed
+    (when several approvals are needed) and versions of retired items.
+    """
+    already = select(Review.version_id).where(Review.reviewer_id == reviewer.id)
+    query = (select(ItemVersion).join(Item).where(
+        ItemVersion.status == VersionStatus.SUBMITTED.value, ItemVersion.author_id != reviewer.id,
+        Item.retired_at.is_(None), ItemVersion.id.not_in(already)))
+    if blueprint_id is not None:
+        query = query.where(Item.blueprint_id == blueprint_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    versions = list(session.scalars(query.order_by(ItemVersion.submitted_at, ItemVersion.id).limit(limit)))
+    people = _people(session, (v.author_id for v in versions))
+    entries = []
+    for version in versions:
+        previous = next((v for v in version.item.versions if v.number == version.parent_number), None)
+        entries.append(QueueEntry(version, people[version.author_id],
+                                  findings_for(content_from_dict(version.content), version.item.blueprint, config),
+                                  previous))
+    return ReviewQueue(entries, total)
+
+
+def _blueprint_problem(source: str, rule: str, message: str, message_en: str) -> BlueprintError:
+    return BlueprintError([BlueprintProblem(source, "", rule, message, message_en)])
+
+
+def upload_blueprint(session: Session, filename: str, data: bytes, actor: Any) -> tuple[BlueprintVersion, bool]:
+    """Store an uploaded blueprint file (TOML or YAML) as a new version, or recognise it unchanged.
+
+    Raises :class:`BlueprintError` listing every problem, each naming ``filename``; YAML anchors and
+    aliases are refused (they let a small file expand without bound).
+    """
+    name = Path(filename or "upload").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in BLUEPRINT_SUFFIXES:
+        raise _blueprint_problem(name, "file_format", f"蓝图文件应为 TOML 或 YAML（{suffix or '无后缀'}）",
+                                 f"a blueprint file is .toml, .yaml or .yml, not {suffix or 'without suffix'}")
+    if len(data) > MAX_BLUEPRINT_BYTES:
+        raise _blueprint_problem(name, "file_size", "蓝图文件不能超过2MB", "a blueprint file may not exceed 2 MB")
+    try:
+        text = data.decode("utf-8-sig")
+        if suffix == ".toml":
+            parsed = tomllib.loads(text)
+        else:
+            if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader)):
+                raise _blueprint_problem(name, "syntax", "蓝图文件不能使用 YAML 锚点和别名",
+                                         "YAML anchors and aliases are not allowed in a blueprint")
+            parsed = yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise _blueprint_problem(name, "syntax", f"文件无法解析：{exc}", f"the file does not parse: {exc}") from None
+    if not isinstance(parsed, Mapping):
+        raise _blueprint_problem(name, "syntax", "蓝图文件的顶层应为键值表", "a blueprint file holds a table at the top")
+    return store_blueprint(session, parse_blueprint(parsed, name), name, actor)
+
+
+def list_enemy_groups(session: Session) -> list[EnemyGroup]:
+    return list(session.scalars(select(EnemyGroup).order_by(EnemyGroup.id.desc())))
+
+
+def enemy_pairs(session: Session, item_ids: Iterable[int]) -> set[frozenset[int]]:
+    """Pairs among ``item_ids`` that already share an enemy group."""
+    ids = set(item_ids)
+    members: dict[int, set[int]] = {}
+    for group_id, item_id in session.execute(select(EnemyMember.group_id, EnemyMember.item_id)
+                                             .where(EnemyMember.item_id.in_(ids))):
+        members.setdefault(group_id, set()).add(item_id)
+    return {frozenset((a, b)) for group in members.values() for a in group for b in group if a < b}
+
+
+def get_asset(session: Session, sha256: str) -> Asset:
+    asset = session.get(Asset, sha256.lower()) if len(sha256) == 64 else None
+    if asset is None:
+        raise NotFound("图片不存在", "image not found", field="sha256")
+    return asset
+
+
+def export_bank(session: Session, blueprint_id: int, fmt: str, actor: User, *,
+                approved_only: bool = True) -> tuple[ExamBlueprint, bytes]:
+    """The bank of a blueprint as an Excel file or a QTI package; every export is audited,
+    since an export carries the keys."""
+    from examsvc.bank.imports import export_items  # imports builds on this module
+
+    blueprint = get_blueprint(session, blueprint_id)
+    data = export_items(session, blueprint, fmt, approved_only=approved_only)
+    record(session, actor, "bank.export", blueprint, {"format": fmt, "approved_only": approved_only,
+                                                     "bytes": len(data)})
+    return blueprint, data

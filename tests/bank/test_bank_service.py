@@ -9,7 +9,7 @@ from examsvc.bank.service import (
     create_enemy_group, create_item, load_blueprint_file, retire_item, review_version, save_item, store_asset,
     submit_version, usable_versions,
 )
-from examsvc.errors import Conflict, ValidationFailed
+from examsvc.errors import Conflict, NotFound, ValidationFailed
 from itembank.blueprint import BlueprintError
 from tests.bank.conftest import THEORY_L4, single_choice
 
@@ -164,3 +164,152 @@ def test_workflow_transitions_are_audited(session, bank):
     _approved_item(session, bank)
     actions = set(session.scalars(select(AuditEvent.action)))
     assert {"blueprint.load", "item.create", "item.submit", "item.review.approve"} <= actions
+
+
+# --- queries for the pages and the API ------------------------------------------------------
+
+def _mongolian(code):
+    fields = single_choice(code, stem="下列原料中，属于蔬菜的是（　）。")
+    fields["mn"] = {"stem": "ᠨᠤᠭᠤᠭ᠎ᠠ ᠶᠠᠭᠤ ᠪᠤᠢ ︖",
+                    "options": [("A", "ᠮᠢᠬ᠎ᠠ"), ("B", "ᠨᠤᠭᠤᠭ᠎ᠠ"), ("C", "ᠵᠢᠭᠠᠰᠤ"), ("D", "ᠥᠨᠳᠡᠭᠡ")],
+                    "explanation": "ᠨᠤᠭᠤᠭ᠎ᠠ"}
+    return fields
+
+
+def test_list_items_filters_by_every_field_and_pages(session, bank):
+    from examsvc.bank.service import list_items
+
+    blueprint_id, codes = bank["blueprint"].id, bank["codes"]
+    approved = _approved_item(session, bank)                       # codes[0], writer, approved
+    draft = create_item(session, blueprint_id=blueprint_id, content=_mongolian(codes[1]), author=bank["writer2"])
+    tf = create_item(session, blueprint_id=blueprint_id, author=bank["writer"], content={
+        "type": "true_false", "element_code": codes[-1], "key": "对", "zh": {"stem": "白菜属于植物性原料。"}})
+    retired = _approved_item(session, bank, stem="下列原料中，属于叶菜类的是（　）。")
+    retire_item(session, retired, bank["writer"], "教材更新")
+    session.commit()
+
+    def ids(**filters):
+        return [i.id for i in list_items(session, **filters).items]
+
+    assert ids() == [retired.id, tf.id, draft.id, approved.id]
+    assert ids(blueprint_id=blueprint_id + 1000) == []
+    assert ids(element=codes[1]) == [draft.id]
+    scope = codes[0].rsplit("-", 1)[0]                             # "A-01-01": every element under it
+    assert set(ids(element=scope)) >= {approved.id, retired.id} and tf.id not in ids(element=scope)
+    assert ids(element=codes[0][:-1]) == []                        # a code prefix that is no scope code
+    assert ids(type="true_false") == [tf.id]
+    assert ids(status="approved") == [approved.id]                # retired items are left out
+    assert ids(status="draft") == [tf.id, draft.id]
+    assert ids(status="retired") == [retired.id]
+    assert ids(author_id=bank["writer2"].id) == [draft.id]
+    assert ids(language="mn") == [draft.id]
+    assert draft.id not in ids(language="zh") and approved.id in ids(language="zh")
+    assert ids(type="true_false", author_id=bank["writer2"].id) == []
+    first = list_items(session, per_page=3)
+    second = list_items(session, per_page=3, page=2)
+    assert (first.total, first.pages, len(first.items), [i.id for i in second.items]) == (4, 2, 3, [approved.id])
+    assert first.people[bank["writer"].id].username == "writer1"
+    for bad in ({"type": "essay"}, {"status": "lost"}, {"language": "fr"}, {"page": 0}):
+        with pytest.raises(ValidationFailed) as caught:
+            list_items(session, **bad)
+        assert caught.value.field == next(iter(bad))
+
+
+def test_review_queue_is_four_eyes_and_shows_findings(session, bank):
+    from examsvc.bank.service import review_queue
+
+    mine = create_item(session, blueprint_id=bank["blueprint"].id, content=single_choice(bank["codes"][0]),
+                       author=bank["reviewer"])
+    submit_version(session, mine.latest, bank["reviewer"])
+    warned = create_item(session, blueprint_id=bank["blueprint"].id, author=bank["writer"],
+                         content=single_choice(bank["codes"][1], stem="下列原料中，不属于动物性原料的是（　）。"))
+    submit_version(session, warned.latest, bank["writer"], acknowledged=_warning_rules(session, warned, bank))
+    draft = create_item(session, blueprint_id=bank["blueprint"].id, content=single_choice(bank["codes"][2]),
+                        author=bank["writer"])
+    session.commit()
+    queue = review_queue(session, bank["reviewer"])
+    assert [e.version.item_id for e in queue.entries] == [warned.id] and queue.total == 1
+    assert "stem-negative-unemphasised" in {f.rule for f in queue.entries[0].findings}
+    assert queue.entries[0].author.username == "writer1" and queue.entries[0].previous is None
+    other = review_queue(session, bank["reviewer2"])
+    assert [e.version.item_id for e in other.entries] == [mine.id, warned.id]  # oldest submission first
+    review_version(session, warned.latest, bank["reviewer2"], "approve", "", approvals_needed=2)
+    assert [e.version.item_id for e in review_queue(session, bank["reviewer2"]).entries] == [mine.id]
+    assert [e.version.item_id for e in review_queue(session, bank["reviewer"]).entries] == [warned.id]
+    assert draft.id not in {e.version.item_id for e in review_queue(session, bank["reviewer2"]).entries}
+
+
+def test_version_diff_and_item_detail(session, bank):
+    from examsvc.bank.service import item_detail, version_diff
+
+    item = _approved_item(session, bank)
+    save_item(session, item, single_choice(bank["codes"][0], stem="下列原料中，属于蔬菜的是（　）。"), bank["writer2"])
+    diff = version_diff(session, item.id)
+    assert (diff.old.number, diff.new.number) == (1, 2)
+    assert [c.field for c in diff.changes] == ["zh.stem"] and "蔬菜" in diff.changes[0].new
+    assert version_diff(session, item.id, 1, 1).changes == []
+    assert version_diff(session, item.id, new=1).old is None
+    with pytest.raises(NotFound):
+        version_diff(session, item.id, 1, 9)
+    detail = item_detail(session, item.id)
+    assert {u.username for u in detail.people.values()} == {"writer1", "writer2", "reviewer1"}
+    assert detail.item is item and detail.enemy_groups == []
+
+
+def test_check_content_reports_structural_problems_as_findings(session, bank):
+    from examsvc.bank.service import check_content
+
+    fine = check_content(session, bank["blueprint"].id, single_choice(bank["codes"][0]))
+    assert [f for f in fine if f.severity == "error"] == []
+    broken = check_content(session, bank["blueprint"].id, {**single_choice(bank["codes"][0]), "key": "E"})
+    assert [(f.severity, f.field) for f in broken] == [("error", "key")]
+    unknown = check_content(session, bank["blueprint"].id, single_choice("Z-99-999"))
+    assert "element-unknown" in {f.rule for f in unknown}
+    with pytest.raises(NotFound):
+        check_content(session, 999_999, single_choice(bank["codes"][0]))
+
+
+def test_upload_blueprint_parses_toml_and_yaml_and_names_every_problem(session, bank):
+    import yaml
+
+    from examsvc.bank.service import list_blueprints, upload_blueprint
+    from itembank.blueprint import read_blueprint_data
+
+    text = THEORY_L4.read_text(encoding="utf-8")
+    version, created = upload_blueprint(session, "cook.toml", text.encode(), bank["writer"])
+    assert not created and version.id == bank["version"].id
+    as_yaml = yaml.safe_dump(read_blueprint_data(THEORY_L4), allow_unicode=True).replace("duration_minutes: 90",
+                                                                                         "duration_minutes: 100")
+    version, created = upload_blueprint(session, "cook.yaml", as_yaml.encode(), bank["writer"])
+    assert created and version.number == 2 and version.source_name == "cook.yaml"
+    broken = text.replace('occupation_code = "4-03-02-01"', 'occupation_code = "1-01-01-01"')
+    with pytest.raises(BlueprintError) as caught:
+        upload_blueprint(session, "../broken.toml", broken.encode(), bank["writer"])
+    assert "occupation_code" in caught.value.rules and {p.file for p in caught.value.errors} == {"broken.toml"}
+    for name, data, rule in [("b.txt", b"x", "file_format"), ("b.toml", b"level = [", "syntax"),
+                             ("b.yaml", b"a: &x [1]\nb: *x\n", "syntax"), ("b.yaml", b"- 1\n", "syntax"),
+                             ("b.toml", b"\xff\xfe", "syntax")]:
+        with pytest.raises(BlueprintError) as caught:
+            upload_blueprint(session, name, data, bank["writer"])
+        assert caught.value.rules == {rule}, name
+    assert [b.id for b in list_blueprints(session)] == [bank["blueprint"].id]
+
+
+def test_enemy_pairs_assets_and_audited_export(session, bank):
+    from examsvc.bank.service import enemy_pairs, export_bank, get_asset, list_enemy_groups
+
+    a = _approved_item(session, bank)
+    b = _approved_item(session, bank, stem="下列原料中，属于叶菜类的是（　）。")
+    c = _approved_item(session, bank, stem="下列原料中，属于根菜类的是（　）。")
+    group = create_enemy_group(session, [a.id, b.id], "白菜", "", bank["writer"])
+    assert enemy_pairs(session, [a.id, b.id, c.id]) == {frozenset((a.id, b.id))}
+    assert list_enemy_groups(session) == [group]
+    png = b"\x89PNG\r\n\x1a\n" + b"\x01" * 16
+    digest = store_asset(session, png, bank["writer"]).removeprefix("asset:")
+    assert get_asset(session, digest).data == png and get_asset(session, digest).media_type == "image/png"
+    for bad in ("0" * 64, "nothex"):
+        with pytest.raises(NotFound):
+            get_asset(session, bad)
+    blueprint, data = export_bank(session, bank["blueprint"].id, "excel", bank["reviewer"])
+    assert blueprint is bank["blueprint"] and data.startswith(b"PK")
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "bank.export")) == 1
