@@ -69,8 +69,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             return
         if request.headers.get("Authorization", "").startswith("Bearer "):
             return  # token requests carry no ambient credentials to forge
+        if request.endpoint == "api_tokens.Tokens":
+            return  # authenticated by the credentials in its body, and it sets no cookie
         csrf.protect()
 
+    from examsvc.auth import enforce_declared_permission
+
+    app.before_request(enforce_declared_permission)
     return app
 
 

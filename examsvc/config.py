@@ -34,6 +34,7 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "LANGUAGES": (["zh_CN", "en"], "UI languages offered"),
     "API_TOKEN_DAYS": (30, "lifetime of an API token"),
     "DATABASE_CONNECT_TIMEOUT": (5, "seconds to wait for the database at start-up"),
+    "BANK_APPROVALS_NEEDED": (1, "reviewers' approvals that make an item version approved"),
 }
 
 

@@ -7,6 +7,9 @@ from datetime import date
 from flask import Flask
 from sqlalchemy import inspect, select
 
+import tomllib
+from pathlib import Path
+
 from examsvc.accounts.models import User
 from examsvc.accounts.service import create_user
 from examsvc.auth import Role
@@ -65,10 +68,41 @@ def load_demo(app: Flask) -> list[tuple[str, str, str]]:
                 tier="league_city", league_city="包头市", published_on=date(2024, 10, 20),
                 scope=[("6-18-01-01", "3"), ("6-18-01-01", "2")], actor="demo"),
         }
-        accounts = []
+        accounts, users = [], {}
         for username, name, role, key in DEMO_USERS:
             institution = institutions[key] if key else None
-            create_user(session, username=username, password=DEMO_PASSWORD, display_name=name,
-                        roles=[(role.value, institution.id if institution else None)], actor="demo")
+            users[username] = create_user(session, username=username, password=DEMO_PASSWORD, display_name=name,
+                                          roles=[(role.value, institution.id if institution else None)], actor="demo")
             accounts.append((username, role.value, institution.name if institution else ""))
+        _load_bank(session, users["writer"], users["reviewer"])
     return accounts
+
+
+BLUEPRINTS = Path(__file__).resolve().parent.parent / "blueprints"
+DEMO_ITEMS = Path(__file__).resolve().parent / "demo_data" / "items_4-03-02-01_L4_theory.toml"
+
+
+def _load_bank(session, writer: User, reviewer: User) -> None:
+    """The shipped blueprints and a few items in every workflow state."""
+    from examsvc.bank.service import create_item, findings_for, load_blueprint_file, review_version, submit_version
+    from itembank.items import content_from_dict
+
+    versions = {path.name: load_blueprint_file(session, path, "demo")[0] for path in sorted(BLUEPRINTS.glob("*.toml"))}
+    blueprint = versions["4-03-02-01_L4_theory.toml"].blueprint
+    with DEMO_ITEMS.open("rb") as handle:
+        rows = tomllib.load(handle)["items"]
+    for row in rows:
+        content = {"type": row["type"], "element_code": row["element_code"], "key": row["key"],
+                   "difficulty_estimate": row["difficulty_estimate"], "source": "示例题库",
+                   "zh": {"stem": row["stem"], "explanation": row["explanation"],
+                          "options": [("ABCDE"[i], text) for i, text in enumerate(row.get("options", []))]}}
+        item = create_item(session, blueprint_id=blueprint.id, content=content, author=writer)
+        if row["status"] == "draft":
+            continue
+        warnings = {f.rule for f in findings_for(content_from_dict(item.latest.content), blueprint)
+                    if f.severity == "warning"}
+        submit_version(session, item.latest, writer, warnings)
+        if row["status"] == "approved":
+            review_version(session, item.latest, reviewer, "approve", "")
+        elif row["status"] == "returned":
+            review_version(session, item.latest, reviewer, "return", row["return_comments"])

@@ -44,6 +44,6 @@ def show_institution(institution_id: int) -> Any:
     institution = session.get(Institution, institution_id)
     if institution is None:
         abort(404)
-    names = dict(session.execute(select(Occupation.code, Occupation.name)).tuples().all())
+    names = {code: name for code, name in session.execute(select(Occupation.code, Occupation.name))}
     return render_template("institutions/detail.html", institution=institution, occupation_names=names,
                            today=clock.now().date())
