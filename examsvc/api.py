@@ -62,7 +62,9 @@ api = ServiceApi()
 def init_app(app: Flask) -> None:
     api.init_app(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for blueprint in (tokens_bp, me_bp, institutions_bp, audit_bp):
+    from examsvc.bank.api import bp as bank_bp
+
+    for blueprint in (tokens_bp, me_bp, institutions_bp, audit_bp, bank_bp):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 
 

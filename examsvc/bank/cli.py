@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from examsvc.accounts.models import User
 from examsvc.bank.models import ExamBlueprint
-from examsvc.db import get_session, unit_of_work
+from examsvc.db import unit_of_work
 from examsvc.errors import ServiceError
 from itembank.blueprint import BLUEPRINT_SUFFIXES, BlueprintError
 from itembank.levels import parse_level
@@ -132,9 +132,10 @@ def import_command(file: Path, blueprint_spec: str, username: str, fmt: str | No
 @with_appcontext
 def export_command(blueprint_spec: str, fmt: str, output: Path, all_versions: bool) -> None:
     """Write the bank of a blueprint as Excel or a QTI 2.1 package."""
-    from examsvc.bank.imports import export_items
+    from examsvc.bank.service import export_bank
 
-    session = get_session()
-    data = export_items(session, find_blueprint(session, blueprint_spec), fmt, approved_only=not all_versions)
+    with unit_of_work() as session:
+        _blueprint, data = export_bank(session, find_blueprint(session, blueprint_spec).id, fmt, "cli",
+                                       approved_only=not all_versions)
     output.write_bytes(data)
     click.echo(f"wrote {output} ({len(data)} bytes)")
