@@ -76,6 +76,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from examsvc.auth import enforce_declared_permission
 
     app.before_request(enforce_declared_permission)
+    if app.config["JOBS_WORKER_THREAD"] and not app.config.get("TESTING"):
+        from examsvc.jobs.worker import start_on_first_request
+
+        start_on_first_request(app)  # serving processes only, not CLI commands
     return app
 
 

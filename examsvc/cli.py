@@ -157,6 +157,17 @@ def serve_command(bind: str | None, workers: int | None) -> None:
     run_gunicorn(bind or config["SERVE_BIND"], workers or config["SERVE_WORKERS"])
 
 
+@cli.command("worker")
+@click.option("--poll", default=None, type=float, help="seconds between looks for work (default: JOBS_POLL_SECONDS)")
+@with_appcontext
+def worker_command(poll: float | None) -> None:
+    """Run background jobs (assembly, analysis) until stopped."""
+    from examsvc.jobs.worker import run_forever
+
+    click.echo("examsvc worker: waiting for jobs (Ctrl+C to stop)")
+    run_forever(poll or current_app.config["JOBS_POLL_SECONDS"])
+
+
 # --- audit ----------------------------------------------------------------------------------
 
 @cli.group("audit", help="The audit trail.")

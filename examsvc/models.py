@@ -8,3 +8,4 @@ from examsvc.reference.models import Occupation  # noqa: F401
 from examsvc.bank.models import (  # noqa: F401
     Asset, BlueprintVersion, EnemyGroup, EnemyMember, ExamBlueprint, ImportJob, Item, ItemVersion, Review,
 )
+from examsvc.jobs.models import Job  # noqa: F401

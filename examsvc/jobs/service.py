@@ -1,0 +1,129 @@
+"""Queueing, claiming and running background jobs.
+
+A job is a row; a worker (``examsvc worker``, or the thread that ``examsvc demo``/``run`` start)
+claims the oldest queued job with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers
+never run one job twice, runs its handler in its own unit of work, and records progress, the
+result or the error. With ``JOBS_EAGER`` (tests) a job runs as soon as it is queued.
+A job whose worker stopped sending heartbeats for ``JOBS_STALE_SECONDS`` is queued again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import traceback
+from datetime import timedelta
+from typing import Any, Callable
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from examsvc import clock
+from examsvc.errors import NotFound, ServiceError
+from examsvc.jobs.models import Job
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Session, dict[str, Any], "Progress"], dict[str, Any]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def job_handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that runs jobs of ``kind``; it returns the JSON-able result."""
+
+    def register(function: Handler) -> Handler:
+        HANDLERS[kind] = function
+        return function
+
+    return register
+
+
+class Progress:
+    """Handed to a handler: ``progress(0.4, "calibrating")`` records how far it is, in its own commit."""
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+
+    def __call__(self, fraction: float, note: str = "") -> None:
+        from examsvc.db import engine
+
+        with engine().begin() as connection:
+            connection.execute(update(Job).where(Job.id == self.job_id).values(
+                progress=max(0.0, min(1.0, fraction)), progress_note=note[:200], heartbeat_at=clock.now()))
+
+
+def enqueue(session: Session, kind: str, params: dict[str, Any], actor: Any = None) -> Job:
+    """Queue a job (committed with the caller's unit of work); eager mode runs it right after commit."""
+    if kind not in HANDLERS:
+        raise ServiceError(f"未知任务类型 {kind}", f"unknown job kind {kind!r}", field="kind")
+    job = Job(kind=kind, params=params, status="queued", progress=0.0, progress_note="",
+              created_by=getattr(actor, "id", None), created_at=clock.now())
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get_job(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"任务 {job_id} 不存在", f"job {job_id} not found", field="job_id")
+    return job
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim_next(session: Session, kinds: set[str] | None = None) -> Job | None:
+    """Take the oldest runnable job (queued, or running with a stale heartbeat) for this worker."""
+    stale = clock.now() - timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
+    query = (select(Job).where(or_(Job.status == "queued", (Job.status == "running") & (Job.heartbeat_at < stale)))
+             .order_by(Job.id).limit(1))
+    if kinds:
+        query = query.where(Job.kind.in_(kinds))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    job = session.scalar(query)
+    if job is None:
+        return None
+    now = clock.now()
+    job.status, job.started_at, job.heartbeat_at, job.worker = "running", now, now, _worker_name()
+    session.commit()
+    return job
+
+
+def run_job(job_id: int) -> None:
+    """Run one claimed job in its own session; record the result or the error."""
+    maker = current_app.extensions["examsvc.sessionmaker"]
+    with maker() as session:
+        job = session.get(Job, job_id)
+        handler = HANDLERS.get(job.kind)
+        try:
+            if handler is None:
+                raise ServiceError(f"未知任务类型 {job.kind}", f"unknown job kind {job.kind!r}")
+            result = handler(session, dict(job.params), Progress(job.id))
+            session.commit()
+            outcome = {"status": "done", "result": result, "progress": 1.0, "error": None}
+        except Exception as exc:  # the job fails, the worker lives on
+            session.rollback()
+            message = exc.message if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
+            log.error("job %s (%s) failed: %s", job_id, job.kind, traceback.format_exc())
+            outcome = {"status": "failed", "result": None, "error": message}
+        session.execute(update(Job).where(Job.id == job_id).values(finished_at=clock.now(), **outcome))
+        session.commit()
+
+
+def run_pending(kinds: set[str] | None = None, limit: int | None = None) -> int:
+    """Claim and run jobs until none is left (or ``limit``); returns how many ran."""
+    maker = current_app.extensions["examsvc.sessionmaker"]
+    ran = 0
+    while limit is None or ran < limit:
+        with maker() as session:
+            job = claim_next(session, kinds)
+            job_id = job.id if job else None
+        if job_id is None:
+            return ran
+        run_job(job_id)
+        ran += 1
+    return ran
