@@ -12,7 +12,7 @@ import enum
 from functools import wraps
 from typing import Any, Callable, Iterable, Protocol, TypeVar
 
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
 
 from examsvc.errors import Forbidden
@@ -151,6 +151,41 @@ def permission_required(permission: Permission, institution_arg: str | None = No
         return wrapper  # type: ignore[return-value]
 
     return decorator
+
+
+def declared_permission(view: Any, method: str) -> tuple[Permission, str | None] | None:
+    """What :func:`permission_required` recorded on ``view`` (or on its MethodView's ``method``)."""
+    view_class = getattr(view, "view_class", None)
+    handler = view
+    if view_class is not None:
+        handler = getattr(view_class, method.lower(), None)
+        if handler is None and method == "HEAD":
+            handler = getattr(view_class, "get", None)
+    permission = getattr(handler, "required_permission", None)
+    return None if permission is None else (permission, getattr(handler, "institution_arg", None))
+
+
+def enforce_declared_permission() -> Any:
+    """Check the view's declared permission before anything else reads the request.
+
+    Registered as a ``before_request`` hook. flask-smorest parses and validates a request in
+    decorators that wrap the view *outside* its ``permission_required`` wrapper, so without this a
+    visitor or a role without the permission would be answered 422 (and shown what input is
+    expected) instead of 401 or 403. The wrapper still checks too, for views called directly.
+    """
+    if request.endpoint is None or request.method == "OPTIONS":
+        return None
+    declared = declared_permission(current_app.view_functions.get(request.endpoint), request.method)
+    if declared is None:
+        return None
+    permission, institution_arg = declared
+    if not current_user.is_authenticated:
+        from examsvc.accounts.routes import login_needed_response
+
+        return login_needed_response()
+    institution_id = (request.view_args or {}).get(institution_arg) if institution_arg else None
+    require_permission(current_user, permission, institution_id)
+    return None
 
 
 def client_address() -> str | None:

@@ -106,11 +106,12 @@ def app(database_url: str, tmp_path):
     engine = app.extensions["examsvc.engine"]
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                connection.execute(text(f'DELETE FROM "{table}"'))
+        # DELETE, children first, is ten times faster than TRUNCATE on tables this small.
+        for table in tables:
+            connection.execute(text(f'DELETE FROM "{table}"'))
+        if engine.dialect.name == "postgresql":  # ids restart at 1, as they do on SQLite
+            for sequence in connection.scalars(text("SELECT sequence_name FROM information_schema.sequences")):
+                connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
     engine.dispose()
 
 
@@ -143,6 +144,36 @@ def world(session):
     return {"A": a, "B": b}
 
 
+_CHEAP_HASHES: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Hash test passwords once, with few iterations: scrypt costs 0.1 s a call and the suite runs twice.
+
+    Verification is real (werkzeug reads the method from the stored hash); a test that wants the
+    production hashing puts ``werkzeug.security.generate_password_hash`` back with ``monkeypatch``.
+    """
+    from werkzeug.security import generate_password_hash
+
+    from examsvc.accounts import service
+
+    def cheap(password: str) -> str:
+        if password not in _CHEAP_HASHES:
+            _CHEAP_HASHES[password] = generate_password_hash(password, method="pbkdf2:sha256:1000")
+        return _CHEAP_HASHES[password]
+
+    monkeypatch.setattr(service, "generate_password_hash", cheap)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, unmigrated database of each kind (for migration and CLI tests)."""
+    url, drop = new_database(request.param, tmp_path_factory)
+    yield url
+    drop()
+
+
 def make_user(session, username: str, role: str, institution_id: int | None = None):
     from examsvc.accounts.service import create_user
 
@@ -157,6 +188,17 @@ def login(client, username: str, password: str = PASSWORD):
     page = client.get("/login")
     token = csrf_token_from(page.get_data(as_text=True))
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def csrf_headers(client) -> dict[str, str]:
+    """The CSRF header for a JSON or form POST in ``client``'s session (read from a rendered page)."""
+    return {"X-CSRFToken": csrf_token_from(client.get("/login").get_data(as_text=True))}
+
+
+def count_rows(session, model) -> int:
+    from sqlalchemy import func, select
+
+    return session.scalar(select(func.count()).select_from(model))
 
 
 def csrf_token_from(html: str) -> str:
