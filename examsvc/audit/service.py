@@ -66,8 +66,14 @@ def record(session: Session, actor: Any, action: str, subject: Any = None,
     model instance or a ``(type, id)`` pair. Details must be JSON-serialisable; they are stored
     as canonical JSON so that the hash can be recomputed exactly.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    elif dialect == "sqlite":
+        # Take SQLite's write lock before reading the head: otherwise two workers read the same
+        # head and the second append fails on the unique seq. A write that matches no row is
+        # enough to hold the lock until commit.
+        session.execute(text("UPDATE audit_events SET seq = seq WHERE 0"))
     last = session.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
     subject_type, subject_id = _subject(subject)
     if actor is None:
