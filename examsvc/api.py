@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apispec import BasePlugin
 from flask import Flask, current_app
 from flask.views import MethodView
 from flask_login import current_user
@@ -32,14 +33,15 @@ class ServiceApi(Api):
     """flask-smorest with the service's error shape for validation errors."""
 
     def handle_http_exception(self, error: HTTPException) -> Any:  # type: ignore[override]
-        from examsvc.web import error_response
+        # flask-smorest registers this for every HTTPException of the app, pages included, so it
+        # hands everything but its own validation errors back to the one mapping in examsvc.web.
+        from examsvc.web import _http_error, error_response
 
         messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
         if error.code == 422 and messages:
             field, message = _first_problem(messages)
             return error_response(422, "validation_failed", f"{field}：{message}", f"{field}: {message}", field)
-        return error_response(error.code or 500, error.name.lower().replace(" ", "_"), error.description or error.name,
-                              error.description or error.name)
+        return _http_error(error)
 
 
 def _first_problem(messages: dict[str, Any]) -> tuple[str, str]:
@@ -56,7 +58,32 @@ def _first_problem(messages: dict[str, Any]) -> tuple[str, str]:
     return ".".join(path) or "body", str(text)
 
 
-api = ServiceApi()
+class FormFieldsBesideFiles(BasePlugin):
+    """Document form fields sent beside a file upload inside the multipart request body.
+
+    flask-smorest documents only one request body per view; a second ``arguments(location="form")``
+    next to ``location="files"`` comes out as Swagger 2 ``in: formData`` parameters, which make the
+    OpenAPI 3 document invalid. This moves them into the ``multipart/form-data`` body's schema.
+    """
+
+    def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
+        for operation in (operations or {}).values():
+            form = [p for p in operation.get("parameters", []) if isinstance(p, dict) and p.get("in") == "formData"]
+            if not form:
+                continue
+            operation["parameters"] = [p for p in operation["parameters"] if p not in form]
+            if not operation["parameters"]:
+                del operation["parameters"]
+            fields: dict[str, Any] = {"type": "object", "properties": {p["name"]: p.get("schema", {}) for p in form}}
+            required = [p["name"] for p in form if p.get("required")]
+            if required:
+                fields["required"] = required
+            body = operation.setdefault("requestBody", {"required": True, "content": {}})
+            content = body.setdefault("content", {}).setdefault("multipart/form-data", {})
+            content["schema"] = {"allOf": [content["schema"], fields]} if "schema" in content else fields
+
+
+api = ServiceApi(spec_kwargs={"extra_plugins": [FormFieldsBesideFiles()]})
 
 
 def init_app(app: Flask) -> None:
