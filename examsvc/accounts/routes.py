@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
 
@@ -24,6 +24,10 @@ def init_app(app: Flask) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
+    if request.headers.get("Authorization", "").startswith("Bearer "):
+        # A token request is exempt from CSRF, so it is that token's user or nobody: never the
+        # session cookie's (flask-login asks this loader before the request loader).
+        return None
     user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
     return user if user is not None and user.active else None
 
@@ -38,9 +42,9 @@ def _load_user_from_token(req: Any) -> User | None:
 
 def login_needed_response() -> Any:
     if request.path.startswith("/api/"):
-        response = jsonify(code="unauthenticated", message="请先登录", message_en="authentication required", field=None)
-        response.status_code = 401
-        return response
+        from examsvc.web import error_response
+
+        return error_response(401, "unauthenticated", "请先登录", "authentication required")
     return redirect(url_for("accounts.login", next=request.full_path if request.query_string else request.path))
 
 
