@@ -12,14 +12,26 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.exc import OperationalError
 
 from examsvc.errors import ConfigError, ServiceError
+
+
+#: The database of the app the command runs with (password hidden), for error messages.
+_database: dict[str, str] = {}
 
 
 def _create_app() -> Flask:
     from examsvc import create_app
 
-    return create_app()
+    app = create_app()
+    _database["url"] = database_label(app)
+    return app
+
+
+def database_label(app: Flask) -> str:
+    """The app's database URL with the password hidden: fit for a terminal or a CI log."""
+    return app.extensions["examsvc.engine"].url.render_as_string(hide_password=True)
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
@@ -43,6 +55,10 @@ def main() -> None:
         cli.main(prog_name="examsvc")
     except ConfigError as exc:
         click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except OperationalError as exc:  # the database went away, or never was there
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+        click.echo(f"Error: cannot use the database {_database.get('url', '')}: {reason}", err=True)
         sys.exit(2)
 
 
@@ -69,7 +85,7 @@ def db_upgrade(revision: str) -> None:
         upgrade(current_app, revision)
     except ConfigError as exc:
         fail(str(exc), 2)
-    click.echo(f"Database at {revision}: {current_app.config['DATABASE_URL']}")
+    click.echo(f"Database at {revision}: {database_label(current_app)}")
 
 
 @db_group.command("current")
@@ -132,7 +148,7 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
         accounts = load_demo(current_app)
     except DemoError as exc:
         fail(str(exc))
-    click.echo(f"Demo database: {current_app.config['DATABASE_URL']}")
+    click.echo(f"Demo database: {database_label(current_app)}")
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for username, role, where in accounts:
         click.echo(f"  {username:<14} {role:<20} {where}")

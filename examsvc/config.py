@@ -106,6 +106,7 @@ def load(instance_path: Path, overrides: Mapping[str, Any] | None, environ: Mapp
     settings.update(from_environment(environ))
     settings.update(overrides or {})
     if not settings.get("DATABASE_URL"):
+        instance_path.mkdir(parents=True, exist_ok=True)  # SQLite creates the file, not its folder
         settings["DATABASE_URL"] = f"sqlite:///{instance_path / 'examsvc.sqlite3'}"
     if not settings.get("SECRET_KEY"):
         settings["SECRET_KEY"] = instance_secret_key(instance_path)

@@ -13,8 +13,7 @@ from pathlib import Path
 from examsvc.accounts.models import User
 from examsvc.accounts.service import create_user
 from examsvc.auth import Role
-from examsvc.db import unit_of_work
-from examsvc.errors import ConfigError
+from examsvc.db import check_connection, unit_of_work
 from examsvc.institutions.service import register_institution
 from examsvc.migrate import upgrade
 from examsvc.reference.service import load_occupations
@@ -44,10 +43,8 @@ DEMO_USERS = [
 def load_demo(app: Flask) -> list[tuple[str, str, str]]:
     """Migrate an empty database and fill it; refuse a database that already holds data."""
     engine = app.extensions["examsvc.engine"]
-    try:
-        tables = set(inspect(engine).get_table_names())
-    except Exception as exc:
-        raise ConfigError(f"cannot open the database {engine.url.render_as_string()}: {exc}") from None
+    check_connection(engine)  # a ConfigError of one line when the database cannot be reached
+    tables = set(inspect(engine).get_table_names())
     if "users" in tables:
         with unit_of_work() as session:
             if session.scalar(select(User.id).limit(1)) is not None:
