@@ -8,7 +8,7 @@ import pytest
 from flask import jsonify
 from flask_login import current_user
 from openapi_spec_validator import validate
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from examsvc import clock
 from examsvc.audit.models import AuditEvent
@@ -174,3 +174,14 @@ def test_api_posts_with_a_bearer_token_need_no_csrf(client, session, probe):
     make_user(session, "reg", "regulator")
     token = get_token(client, "reg").get_json()["token"]
     assert client.post(probe, json={}, headers=bearer(token)).get_json() == {"user": "reg"}
+
+
+def test_audit_chain_check_over_http(client, session, world):
+    make_user(session, "reg", "regulator")
+    headers = bearer(get_token(client, "reg").get_json()["token"])
+    report = client.get("/api/v1/audit/verify", headers=headers).get_json()
+    assert report["ok"] is True and report["events"] >= 4 and report["broken_seq"] is None
+    session.execute(text("DELETE FROM audit_events WHERE seq = 2"))
+    session.commit()
+    report = client.get("/api/v1/audit/verify", headers=headers).get_json()
+    assert report["ok"] is False and report["broken_seq"] == 3 and "event 2 is missing" in report["problem"]

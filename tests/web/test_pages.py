@@ -281,3 +281,22 @@ def test_healthz_is_503_when_the_database_is_down(tmp_path, url):
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "error", "database": "unreachable"}
+
+
+@pytest.mark.parametrize(("form", "status", "named"), [
+    ({"username": "taken"}, 409, "username"),
+    ({"password": "short"}, 422, "password"),
+    ({"role": "invigilator"}, 422, "institution"),
+    ({"institution_id": "A"}, 422, "institution"),
+])
+def test_the_user_form_names_the_problem_and_writes_nothing(client, session, form, status, named):
+    make_user(session, "root", "sysadmin")
+    make_user(session, "taken", "candidate")
+    login(client, "root")
+    users = count_rows(session, User)
+    data = {"username": "newcomer", "display_name": "新人", "password": PASSWORD, "role": "candidate",
+            "institution_id": "", "csrf_token": csrf_headers(client)["X-CSRFToken"], **form}
+    response = client.post("/admin/users/", data=data)
+    assert response.status_code == status
+    assert re.search(rf'<p class="error" role="alert">{named}：', response.get_data(as_text=True))
+    assert count_rows(session, User) == users
