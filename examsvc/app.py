@@ -54,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from examsvc.accounts import admin_routes
     from examsvc.accounts import routes as account_routes
     from examsvc.audit import routes as audit_routes
+    from examsvc.bank import routes as bank_routes
     from examsvc.institutions import routes as institution_routes
 
     account_routes.init_app(app)
@@ -61,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     audit_routes.init_app(app)
     institution_routes.init_app(app)
     admin_routes.init_app(app)
+    bank_routes.init_app(app)
     api.init_app(app)
 
     @app.before_request

@@ -116,6 +116,21 @@ def tasks_for(user: Any) -> list[Task]:
     if has_permission(user, Permission.INSTITUTION_VIEW) or has_permission(user, Permission.REGULATE):
         tasks.append(Task(_("Institutions"), url_for("institutions.list_institutions"),
                           _("Filed institutions, their scope and validity")))
+    if has_permission(user, Permission.BANK_WRITE):
+        tasks.append(Task(_("Write an item"), url_for("bank.new_item"),
+                          _("A new item against a blueprint element, checked against the writing spec as you type")))
+        tasks.append(Task(_("My items"), url_for("bank.list_items", author_id=user.id),
+                          _("Your drafts, items under review and items returned to you")))
+        tasks.append(Task(_("Import items"), url_for("bank.import_form"),
+                          _("An Excel template (or QTI, Moodle XML, GIFT) checked row by row before anything is stored")))
+    if has_permission(user, Permission.BANK_REVIEW):
+        tasks.append(Task(_("Review queue"), url_for("bank.review_queue"),
+                          _("Submitted item versions waiting for your decision")))
+    if has_permission(user, Permission.BANK_READ):
+        tasks.append(Task(_("Item bank"), url_for("bank.list_items"),
+                          _("Items by blueprint, element, type, status, author and language")))
+        tasks.append(Task(_("Bank coverage"), url_for("bank.list_blueprints"),
+                          _("Blueprints, and approved items per element against the minimum")))
     if has_permission(user, Permission.AUDIT_VIEW):
         tasks.append(Task(_("Audit trail"), url_for("audit.list_events"), _("Every recorded action, and a check of the chain")))
     if has_permission(user, Permission.USERS_MANAGE):
