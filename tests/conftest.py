@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from examsvc import create_app
-from examsvc.db import Base, get_session
+from examsvc.db import Base
 from examsvc.migrate import upgrade
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -117,9 +117,14 @@ def app(database_url: str, tmp_path):
 
 @pytest.fixture
 def session(app):
-    """A database session inside an app context, for service-layer tests."""
-    with app.app_context():
-        yield get_session()
+    """A database session for service-layer tests.
+
+    No app context stays pushed: a test that also sends requests through ``client`` must not share
+    ``flask.g`` (the signed-in user, the request's session) between those requests.
+    """
+    db_session = app.extensions["examsvc.sessionmaker"]()
+    yield db_session
+    db_session.close()
 
 
 @pytest.fixture
