@@ -186,7 +186,11 @@ def test_every_role_against_every_protected_route_with_a_session(app, routes, si
     for principal in principals():
         client = app.test_client()
         assert login(client, principal.username).status_code == 302
-        problems += _check_principal(app, client, routes, signed_up, principal, csrf_headers(client), "session")
+        checked = routes
+        if principal.institution and principal.role not in INSTITUTION_ROLES:
+            # A scoped grant of a role that is global by nature differs only where an institution is named.
+            checked = [r for r in routes if r.institution_arg]
+        problems += _check_principal(app, client, checked, signed_up, principal, csrf_headers(client), "session")
     assert not problems, "\n".join(problems)
 
 
