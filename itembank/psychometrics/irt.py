@@ -221,7 +221,7 @@ class _Dichotomous:
         return flat
 
 
-def _e_step(spec: _Dichotomous, flat, theta, weights, u1, obs, counts, want_post=False):
+def _e_step(spec: _Dichotomous, flat, theta, weights, u1, obs, counts):
     p, _, _ = spec.terms(flat, theta)
     lp, lq = np.log(p), np.log1p(-p)
     log_lik = u1 @ (lp - lq)
@@ -314,7 +314,7 @@ def fit_irt(responses: Any, model: Model = "2pl", *, item_names: Sequence[str] |
         if change < tol:
             converged = True
             break
-    loglik, r, n, post = _e_step(spec, flat, theta, weights, u1, obs, counts, want_post=True)
+    loglik, r, n, post = _e_step(spec, flat, theta, weights, u1, obs, counts)
     if not converged:
         notes.append(Note("irt.not_converged", f"EM 在 {max_iter} 轮内未收敛，结果仅供参考",
                           f"EM did not converge within {max_iter} cycles; treat the results with "
@@ -345,8 +345,14 @@ def fit_irt(responses: Any, model: Model = "2pl", *, item_names: Sequence[str] |
         se_a = np.sqrt(var[0::cols])
         se_d = np.sqrt(var[1::cols])
         cov_ad = cov[0::cols, 1::cols].diagonal() if cov is not None else np.full(k, np.nan)
-        b = -d / a
-        se_b = np.sqrt(np.maximum(se_d ** 2 + b ** 2 * se_a ** 2 + 2 * b * cov_ad, 0)) / np.abs(a)
+        flat_slope = np.abs(a) < 1e-6
+        if flat_slope.any():
+            notes.append(Note("irt.zero_slope", "区分度估计为 0：难度 b 无定义（null）",
+                              "the slope is estimated at 0: the difficulty b is undefined (null)",
+                              tuple(np.flatnonzero(usable)[flat_slope].tolist())))
+        safe_a = np.where(flat_slope, np.nan, a)
+        b = -d / safe_a
+        se_b = np.sqrt(np.maximum(se_d ** 2 + b ** 2 * se_a ** 2 + 2 * b * cov_ad, 0)) / np.abs(safe_a)
         if model == "3pl":
             se_c = np.sqrt(var[2::cols]) * c * (1 - c)
         a_out, theta_scale = a, 1.0

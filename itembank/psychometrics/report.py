@@ -19,7 +19,7 @@ from typing import Any, Literal, Mapping, Sequence
 import numpy as np
 
 from itembank.errors import InvalidValue, ItemBankError
-from itembank.psychometrics._common import Note, as_score_matrix, to_jsonable
+from itembank.psychometrics._common import Note, as_score_matrix, check_group_vector, to_jsonable
 from itembank.psychometrics.classical import GROUP_FRACTION, ClassicalResult, classical_statistics
 from itembank.psychometrics.dif import DIFResult, mantel_haenszel_dif
 from itembank.psychometrics.distractors import (DistractorResult, ScoredResponses,
@@ -140,6 +140,9 @@ def analyse(data: Any, *, key: Sequence[Any] | None = None,
     """
     notes: list[Note] = []
     thresholds = thresholds or FlagThresholds()
+    n_rows = data.shape[0] if hasattr(data, "shape") else len(data)
+    for variable, spec in (groups or {}).items():      # fail fast, before any calibration
+        check_group_vector(spec.labels, n_rows, field="group")
     distractors = None
     if key is not None:
         scored: ScoredResponses = score_responses(data, key, missing_code=missing_code,

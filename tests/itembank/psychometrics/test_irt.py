@@ -117,3 +117,16 @@ def test_bad_input():
     with pytest.raises(InvalidValue) as err:
         fit_irt(np.array([[0, 1, 2]] * 5), "2pl")
     assert err.value.code == "responses.out_of_range"
+
+
+def test_100_item_test_is_unbiased_with_default_quadrature():
+    rng = np.random.default_rng(100)
+    n, k = 4000, 100
+    a, b = rng.lognormal(0, 0.3, k), rng.normal(0, 1, k)
+    x = dichotomous(rng, standard_normal(rng, n), a, b)
+    default = fit_irt(x, "2pl", se_method="none", tol=1e-4)
+    fine = fit_irt(x, "2pl", se_method="none", tol=1e-4, n_quadrature=121)
+    coarse = fit_irt(x, "2pl", se_method="none", tol=1e-4, n_quadrature=11)
+    assert abs(np.mean(default.a - a)) < 0.02
+    np.testing.assert_allclose(default.a, fine.a, atol=2e-3)       # converged in quadrature
+    assert np.mean(coarse.a - a) < np.mean(default.a - a) - 0.03   # too few nodes: biased
