@@ -90,8 +90,9 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     from examsvc.bank.api import bp as bank_bp
+    from examsvc.papers.api import bp as papers_bp
 
-    for blueprint in (tokens_bp, me_bp, institutions_bp, audit_bp, bank_bp):
+    for blueprint in (tokens_bp, me_bp, institutions_bp, audit_bp, bank_bp, papers_bp):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 
 

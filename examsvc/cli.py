@@ -43,8 +43,11 @@ def cli() -> None:
 def _register_area_commands() -> None:
     from examsvc.bank.cli import blueprints_group, items_group
 
+    from examsvc.papers.cli import papers_group
+
     cli.add_command(blueprints_group)
     cli.add_command(items_group)
+    cli.add_command(papers_group)
 
 
 _register_area_commands()

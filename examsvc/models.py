@@ -9,3 +9,4 @@ from examsvc.bank.models import (  # noqa: F401
     Asset, BlueprintVersion, EnemyGroup, EnemyMember, ExamBlueprint, ImportJob, Item, ItemVersion, Review,
 )
 from examsvc.jobs.models import Job  # noqa: F401
+from examsvc.papers.models import AssemblyRun, Paper, PaperItem  # noqa: F401

@@ -1,0 +1,218 @@
+"""Paper rules: assembling parallel forms for an institution, locking, retiring, the answer key.
+
+Assembly is allowed only where the institution may certify (``can_certify``); it runs as a
+background job (``papers.assemble``) and creates draft papers, or records why the bank cannot
+satisfy the blueprint. A locked paper never changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Mapping
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from examsvc import clock
+from examsvc.accounts.models import User
+from examsvc.audit.service import record
+from examsvc.auth import Permission, has_permission
+from examsvc.bank.models import BlueprintVersion, EnemyMember, Item, ItemVersion
+from examsvc.bank.service import blueprint_of, usable_versions
+from examsvc.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from examsvc.institutions.models import Institution
+from examsvc.institutions.service import can_certify
+from examsvc.jobs.service import enqueue, job_handler
+from examsvc.papers.models import AssemblyRun, Paper, PaperItem, PaperStatus
+from itembank.assembly import (
+    AssemblyInfeasible, AssemblySpecError, AssemblyTimeLimit, ItemPool, assemble_forms, spec_from_blueprint,
+)
+
+FORM_LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+MAX_FORMS = 12
+
+
+def get_paper(session: Session, paper_id: int) -> Paper:
+    paper = session.get(Paper, paper_id)
+    if paper is None:
+        raise NotFound(f"试卷 {paper_id} 不存在", f"paper {paper_id} not found", field="paper_id")
+    return paper
+
+
+def get_run(session: Session, run_id: int) -> AssemblyRun:
+    run = session.get(AssemblyRun, run_id)
+    if run is None:
+        raise NotFound(f"组卷任务 {run_id} 不存在", f"assembly run {run_id} not found", field="run_id")
+    return run
+
+
+def _spec(version: BlueprintVersion, forms: int, overrides: Mapping[str, Any]):
+    try:
+        return spec_from_blueprint(blueprint_of(version), forms=forms, overrides=overrides)
+    except AssemblySpecError as exc:
+        raise ValidationFailed(exc.message, exc.message_en, field=exc.field, code=exc.code) from None
+
+
+def start_assembly(session: Session, *, institution: Institution, blueprint_version: BlueprintVersion, forms: int,
+                   overrides: Mapping[str, Any] | None, actor: User) -> AssemblyRun:
+    """Check the request and queue the assembly; nothing is created when a rule says no."""
+    blueprint = blueprint_version.blueprint
+    can_certify(institution, blueprint.occupation_code, blueprint.level, clock.now().date()).raise_if_denied()
+    if blueprint.component != "theory":
+        raise ValidationFailed("自动组卷只用于理论知识试卷", "automatic assembly is for theory papers",
+                               field="blueprint_version_id")
+    if not 1 <= forms <= MAX_FORMS:
+        raise ValidationFailed(f"平行卷数量应为1-{MAX_FORMS}", f"forms must be between 1 and {MAX_FORMS}", field="forms")
+    overrides = dict(overrides or {})
+    _spec(blueprint_version, forms, overrides)  # refuse contradictory overrides before queuing
+    run = AssemblyRun(institution_id=institution.id, blueprint_version_id=blueprint_version.id, forms=forms,
+                      params={"overrides": overrides}, status="queued", created_by=actor.id, created_at=clock.now())
+    session.add(run)
+    session.flush()
+    run.job_id = enqueue(session, "papers.assemble", {"run_id": run.id}, actor).id
+    record(session, actor, "papers.assembly_start", run, {"forms": forms, "overrides": overrides,
+                                                          "blueprint_version": blueprint_version.id})
+    return run
+
+
+def build_pool(session: Session, blueprint_id: int) -> tuple[ItemPool, dict[int, ItemVersion], list[frozenset[int]]]:
+    """The approved, unretired bank of a blueprint as the engine's arrays, and its enemy groups."""
+    versions = usable_versions(session, blueprint_id)
+    by_item = {v.item_id: v for v in versions}
+    ids = np.array(list(by_item), dtype=np.int64)
+    contents = [v.content for v in by_item.values()]
+    difficulty = np.array([c.get("difficulty_estimate") if c.get("difficulty_estimate") is not None else np.nan
+                           for c in contents], dtype=float)
+    pool = ItemPool(
+        ids=ids,
+        item_type=np.array([c["type"] for c in contents], dtype=object),
+        element=np.array([c["element_code"] for c in contents], dtype=object),
+        difficulty=difficulty,
+        calibrated=np.zeros(len(ids), dtype=bool),
+        key=np.array([c["key"][0] if c["type"] == "single_choice" and c["key"] else "" for c in contents],
+                     dtype=object),
+    )
+    groups: dict[int, set[int]] = {}
+    for group_id, item_id in session.execute(select(EnemyMember.group_id, EnemyMember.item_id)
+                                             .where(EnemyMember.item_id.in_(list(by_item)))):
+        groups.setdefault(group_id, set()).add(item_id)
+    return pool, by_item, [frozenset(g) for g in groups.values() if len(g) > 1]
+
+
+def run_assembly(session: Session, run: AssemblyRun) -> AssemblyRun:
+    """Solve the run's programme and create its draft papers, or record the reasons it cannot."""
+    version = session.get(BlueprintVersion, run.blueprint_version_id)
+    blueprint = blueprint_of(version)
+    pool, by_item, enemies = build_pool(session, version.blueprint_id)
+    overrides = dict(run.params.get("overrides", {}))
+    overrides.setdefault("enemy_groups", [sorted(g) for g in enemies])
+    spec = _spec(version, run.forms, overrides)
+    try:
+        result = assemble_forms(pool, spec)
+    except AssemblyInfeasible as exc:
+        run.status = "infeasible"
+        run.outcome = {"reasons": [{"message": r.message, "message_en": r.message_en,
+                                    "rule": getattr(r, "rule", None) or ",".join(getattr(r, "rules", ())),
+                                    **{k: getattr(r, k, None) for k in ("type", "scope", "element", "have", "need")}}
+                                   for r in exc.explanations]}
+        return run
+    except AssemblyTimeLimit as exc:
+        run.status = "infeasible"
+        run.outcome = {"reasons": [{"message": exc.message, "message_en": exc.message_en, "rule": "time_limit"}]}
+        return run
+    points = dict(spec.type_points)
+    now = clock.now()
+    for index, form in enumerate(result.forms):
+        paper = Paper(run=run, institution_id=run.institution_id, blueprint_version_id=version.id,
+                      form_label=FORM_LABELS[index], title=f"{blueprint.title} {FORM_LABELS[index]}卷",
+                      status=PaperStatus.DRAFT.value, duration_minutes=blueprint.paper.duration_minutes,
+                      total_points=float(blueprint.paper.total_points), created_at=now, report={})
+        ordered = _paper_order(form, by_item, blueprint)
+        for position, item_id in enumerate(ordered, start=1):
+            v = by_item[item_id]
+            paper.items.append(PaperItem(position=position, item_version_id=v.id, item_type=v.content["type"],
+                                         element_code=v.content["element_code"], points=points[v.content["type"]],
+                                         key=list(v.content["key"])))
+        session.add(paper)
+    run.status = "done"
+    run.outcome = {"status": result.status, "objective": result.objective, "gap": result.gap,
+                   "seconds": round(result.seconds, 3), "seed": result.seed,
+                   "checks_failed": [c.rule for c in result.checks if not c.ok]}
+    session.flush()
+    for paper in run.papers:
+        paper.report = paper_report(session, paper)
+    record(session, "system", "papers.assembled", run, {"papers": [p.id for p in run.papers],
+                                                        "status": result.status})
+    return run
+
+
+_TYPE_ORDER = {"true_false": 0, "single_choice": 1, "multiple_choice": 2}
+
+
+def _paper_order(form: list[int], by_item: dict[int, ItemVersion], blueprint) -> list[int]:
+    """Sections by type (判断, 单选, 多选), within a section in blueprint element order."""
+    element_order = {code: i for i, code in enumerate(blueprint.element_codes)}
+    return sorted(form, key=lambda i: (_TYPE_ORDER.get(by_item[i].content["type"], 9),
+                                       element_order.get(by_item[i].content["element_code"], 10**6), i))
+
+
+@job_handler("papers.assemble")
+def _assemble_job(session: Session, params: dict[str, Any], progress) -> dict[str, Any]:
+    run = get_run(session, params["run_id"])
+    run.status = "running"
+    progress(0.1, "solving")
+    run_assembly(session, run)
+    return {"run_id": run.id, "status": run.status}
+
+
+def lock_paper(session: Session, paper: Paper, actor: User) -> Paper:
+    """Freeze a draft paper: its snapshot hash covers every item version, position, point and key."""
+    if paper.status != PaperStatus.DRAFT.value:
+        raise Conflict("只有草稿试卷可以锁定", "only a draft paper can be locked", field="status")
+    paper.snapshot_hash = snapshot_hash(paper)
+    paper.status = PaperStatus.LOCKED.value
+    paper.locked_at = clock.now()
+    paper.locked_by = actor.id
+    record(session, actor, "paper.lock", paper, {"hash": paper.snapshot_hash})
+    return paper
+
+
+def retire_paper(session: Session, paper: Paper, actor: User, reason: str) -> Paper:
+    if paper.status == PaperStatus.RETIRED.value:
+        raise Conflict("试卷已停用", "the paper is already retired", field="status")
+    if not reason.strip():
+        raise ValidationFailed("须说明停用理由", "a reason is required", field="reason")
+    old = paper.status
+    paper.status = PaperStatus.RETIRED.value
+    record(session, actor, "paper.retire", paper, {"from": old, "reason": reason.strip()[:500]})
+    return paper
+
+
+def discard_draft(session: Session, paper: Paper, actor: User) -> None:
+    if paper.status != PaperStatus.DRAFT.value:
+        raise Conflict("只能删除草稿试卷", "only a draft paper can be discarded", field="status")
+    record(session, actor, "paper.discard", paper, {"items": [i.item_version_id for i in paper.items]})
+    session.delete(paper)
+
+
+def snapshot_hash(paper: Paper) -> str:
+    body = [[i.position, i.item_version_id, i.points, list(i.key)] for i in paper.items]
+    return hashlib.sha256(json.dumps({"blueprint_version": paper.blueprint_version_id, "items": body},
+                                     separators=(",", ":")).encode()).hexdigest()
+
+
+def require_key_access(user: Any, paper: Paper) -> None:
+    """The answer key is for the paper's institution admins and for regulators, nobody else."""
+    if not (has_permission(user, Permission.INSTITUTION_MANAGE, paper.institution_id)
+            or has_permission(user, Permission.REGULATE)):
+        raise Forbidden("无权查看答案", "the answer key is not available to you", field="paper_id")
+
+
+def paper_versions(session: Session, paper: Paper) -> dict[int, ItemVersion]:
+    ids = [i.item_version_id for i in paper.items]
+    return {v.id: v for v in session.scalars(select(ItemVersion).where(ItemVersion.id.in_(ids)))}
+
+
+from examsvc.papers.report import paper_report  # noqa: E402  (report builds on the helpers above)
