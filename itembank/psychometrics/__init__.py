@@ -30,7 +30,8 @@ from itembank.psychometrics.irt import (IRTResult, fit_irt, item_information, pr
                                         test_information)
 from itembank.psychometrics.polytomous import (PolytomousResult, category_probabilities,
                                                fit_polytomous)
-from itembank.psychometrics.report import FullReport, GroupSpec, analyse
+from itembank.psychometrics.report import (FullReport, GroupSpec, ResponseTable, analyse,
+                                           read_response_csv)
 
 __all__ = [
     "MISSING", "Note", "PsychometricsError", "ScoreMatrix", "as_score_matrix",
@@ -43,5 +44,5 @@ __all__ = [
     "FlagThresholds", "ItemFlag", "flag_items",
     "IRTResult", "fit_irt", "item_information", "probability", "test_information",
     "PolytomousResult", "category_probabilities", "fit_polytomous",
-    "FullReport", "GroupSpec", "analyse",
+    "FullReport", "GroupSpec", "ResponseTable", "analyse", "read_response_csv",
 ]

@@ -21,7 +21,7 @@ from itembank.errors import InvalidValue, ItemBankError
 
 __all__ = ["MISSING", "PsychometricsError", "Note", "ScoreMatrix", "as_score_matrix",
            "normal_quadrature", "to_jsonable", "row_chunks", "check_group_vector", "posterior",
-           "collapse_patterns"]
+           "collapse_patterns", "observed_information"]
 
 #: Code of a missing answer in a scored integer matrix (NaN plays that role in float input).
 MISSING = -1
@@ -133,6 +133,16 @@ def as_score_matrix(data: Any, *, max_scores: Sequence[int] | int | None = None,
                            f"at least {min_examinees} examinees are needed", field)
         return data
     arr = np.asarray(data)
+    if arr.dtype.kind in "US":
+        # Text cells (a CSV file): blank means missing, anything else must be a number.
+        arr = np.char.strip(arr.astype(str))
+        blank = arr == ""
+        try:
+            arr = np.where(blank, "nan", arr).astype(float)
+        except ValueError:
+            raise _invalid("not_numeric", "作答矩阵必须是数值（缺答为空值）；原始选项代码请同时提供答案",
+                           "the response matrix must be numeric (missing answers blank); raw "
+                           "option codes need a key", field) from None
     if arr.dtype == object:
         try:
             arr = np.array(data, dtype=float)
@@ -302,3 +312,20 @@ def collapse_patterns(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     """Unique response patterns (rows), their counts, and each examinee's pattern index."""
     patterns, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
     return patterns, counts.astype(float), inverse.reshape(-1)
+
+
+def observed_information(gradient, flat: np.ndarray) -> np.ndarray:
+    """Observed information as minus the Jacobian of the marginal score, by central differences.
+
+    ``gradient(flat)`` must return the marginal score at ``flat`` (by Fisher's identity, the
+    complete-data score at that point's posterior; Louis 1982). Step ``1e-5 * max(1, |x|)``;
+    the result is symmetrised.
+    """
+    jac = np.empty((flat.size, flat.size))
+    for i in range(flat.size):
+        h = 1e-5 * max(1.0, abs(flat[i]))
+        up, down = flat.copy(), flat.copy()
+        up[i] += h
+        down[i] -= h
+        jac[:, i] = (gradient(up) - gradient(down)) / (2 * h)
+    return -(jac + jac.T) / 2

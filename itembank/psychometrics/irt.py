@@ -37,7 +37,8 @@ from scipy.special import expit
 
 from itembank.errors import InvalidValue
 from itembank.psychometrics._common import (MISSING, Note, as_score_matrix, collapse_patterns,
-                                            normal_quadrature, posterior)
+                                            normal_quadrature, observed_information, posterior)
+from itembank.psychometrics.fit import dichotomous_fit
 
 __all__ = ["IRTResult", "fit_irt", "probability", "item_information", "test_information"]
 
@@ -360,7 +361,7 @@ def fit_irt(responses: Any, model: Model = "2pl", *, item_names: Sequence[str] |
     eap = post @ nodes
     psd = np.sqrt(np.maximum(post @ nodes ** 2 - eap ** 2, 0))
     p_final = spec.terms(flat, theta)[0]
-    fit = _fit(p_final, r, n)
+    fit = dichotomous_fit(p_final, r, n)
     var_eap = np.average((eap - np.average(eap, weights=counts)) ** 2, weights=counts)
     reliability = float(var_eap / (var_eap + np.average(psd ** 2, weights=counts)))
     extreme = np.flatnonzero((np.abs(a_out) > 8) | (np.abs(b) > 8))
@@ -392,17 +393,10 @@ def _covariance(spec, flat, theta, weights, u1, obs, counts, r, n, post, method,
     if method == "auto":
         method = "hessian" if flat.size <= max_params else "xpd"
     if method == "hessian":
-        jac = np.empty((flat.size, flat.size))
-        for i in range(flat.size):
-            h = 1e-5 * max(1.0, abs(flat[i]))
-            grads = []
-            for sign in (1, -1):
-                moved = flat.copy()
-                moved[i] += sign * h
-                _, rr, nn, _ = _e_step(spec, moved, theta, weights, u1, obs, counts)
-                grads.append(spec.gradient(moved, theta, rr, nn))
-            jac[:, i] = (grads[0] - grads[1]) / (2 * h)
-        info = -(jac + jac.T) / 2
+        def score(x):
+            _, rr, nn, _ = _e_step(spec, x, theta, weights, u1, obs, counts)
+            return spec.gradient(x, theta, rr, nn)
+        info = observed_information(score, flat)
     else:
         p, item, common = spec.terms(flat, theta)
         u0 = (1 - u1) if obs is None else obs - u1
@@ -422,26 +416,3 @@ def _covariance(spec, flat, theta, weights, u1, obs, counts, r, n, post, method,
     if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) <= 0):
         return None, method
     return cov, method
-
-
-def _fit(p: np.ndarray, r: np.ndarray, n: np.ndarray):
-    """Posterior-integrated infit/outfit mean squares and their z (Wright & Masters 1982).
-
-    With expected counts :math:`r_{jq}` (right) and :math:`n_{jq}` (answered) at node q,
-    :math:`W = P(1-P)`, :math:`C = W((1-P)^3 + P^3)`:
-    infit :math:`= \\sum_q [r(1-P)^2 + (n-r)P^2] / \\sum_q nW`;
-    outfit :math:`= \\sum_q [r(1-P)/P + (n-r)P/(1-P)] / N_j`;
-    :math:`q^2_{out} = \\sum_q nC/W^2 / N_j^2 - 1/N_j`, :math:`q^2_{in} = \\sum_q n(C - W^2) /
-    (\\sum_q nW)^2`; :math:`z = (MS^{1/3} - 1)(3/q) + q/3`.
-    """
-    w = p * (1 - p)
-    cm = w * ((1 - p) ** 3 + p ** 3)
-    n_j = n.sum(axis=1)
-    sw = (n * w).sum(axis=1)
-    infit = (r * (1 - p) ** 2 + (n - r) * p ** 2).sum(axis=1) / sw
-    outfit = (r * (1 - p) / p + (n - r) * p / (1 - p)).sum(axis=1) / n_j
-    q_out = np.sqrt(np.maximum((n * cm / w ** 2).sum(axis=1) / n_j ** 2 - 1 / n_j, 1e-12))
-    q_in = np.sqrt(np.maximum((n * (cm - w ** 2)).sum(axis=1) / sw ** 2, 1e-12))
-    z_in = (np.cbrt(infit) - 1) * 3 / q_in + q_in / 3
-    z_out = (np.cbrt(outfit) - 1) * 3 / q_out + q_out / 3
-    return infit, outfit, z_in, z_out

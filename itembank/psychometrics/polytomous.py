@@ -34,7 +34,8 @@ from scipy.special import expit, softmax
 
 from itembank.errors import InvalidValue
 from itembank.psychometrics._common import (MISSING, Note, as_score_matrix, collapse_patterns,
-                                            normal_quadrature, posterior)
+                                            normal_quadrature, observed_information, posterior)
+from itembank.psychometrics.fit import polytomous_fit
 
 __all__ = ["PolytomousResult", "fit_polytomous", "category_probabilities"]
 
@@ -276,18 +277,12 @@ def fit_polytomous(responses: Any, model: Literal["grm", "gpcm", "pcm"] = "grm",
     flat = _flatten(params, common)
     cov = np.full((flat.size, flat.size), np.nan)
     if standard_errors and flat.size <= hessian_max_params:
-        jac = np.empty((flat.size, flat.size))
-        for i in range(flat.size):
-            h = 1e-5 * max(1.0, abs(flat[i]))
-            grads = []
-            for sign in (1, -1):
-                moved = flat.copy()
-                moved[i] += sign * h
-                mp = _unflatten(moved, sizes, common)
-                grads.append(_gradient(model, mp, common, theta, d.e_step(mp)[1]))
-            jac[:, i] = (grads[0] - grads[1]) / (2 * h)
+        def score(x):
+            mp = _unflatten(x, sizes, common)
+            return _gradient(model, mp, common, theta, d.e_step(mp)[1])
+        info = observed_information(score, flat)
         try:
-            inv = np.linalg.inv(-(jac + jac.T) / 2)
+            inv = np.linalg.inv(info)
             if not np.all(np.diag(inv) > 0):
                 raise np.linalg.LinAlgError
             cov = inv
@@ -340,7 +335,7 @@ def fit_polytomous(responses: Any, model: Literal["grm", "gpcm", "pcm"] = "grm",
         se_thr[j] = np.sqrt(np.maximum(np.einsum("ip,pq,iq->i", grad, sub, grad), 0))
         category_scores[j] = cats[pos]
         p, _ = _probs(model, par, theta)
-        infit[j], outfit[j] = _poly_fit(p, rs[pos])
+        infit[j], outfit[j] = polytomous_fit(p, rs[pos])
     n_par = flat.size
     return PolytomousResult(
         model=model, item_names=matrix.item_names, category_scores=tuple(category_scores),
@@ -369,15 +364,3 @@ def _common_slope_step(params, theta, rs):
             return trial
         step *= 0.5
     return params
-
-
-def _poly_fit(p: np.ndarray, r: np.ndarray) -> tuple[float, float]:
-    """Posterior-integrated polytomous infit/outfit: E = sum k P_k, W = sum (k - E)^2 P_k."""
-    k = np.arange(p.shape[0])[:, None]
-    e = (k * p).sum(axis=0)
-    w = ((k - e) ** 2 * p).sum(axis=0)
-    sq = (k - e) ** 2
-    n = r.sum(axis=0)
-    infit = (r * sq).sum() / (n * w).sum()
-    outfit = (r * sq / w).sum() / n.sum()
-    return float(infit), float(outfit)

@@ -13,7 +13,10 @@ part ``None`` and adds a note instead of failing the whole report; input that is
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
 import numpy as np
@@ -28,7 +31,8 @@ from itembank.psychometrics.flags import FlagThresholds, ItemFlag, flag_items
 from itembank.psychometrics.irt import IRTResult, fit_irt
 from itembank.psychometrics.polytomous import PolytomousResult, fit_polytomous
 
-__all__ = ["FullReport", "GroupSpec", "analyse", "REPORT_SCHEMA"]
+__all__ = ["FullReport", "GroupSpec", "ResponseTable", "analyse", "read_response_csv",
+           "REPORT_SCHEMA"]
 
 REPORT_SCHEMA = "itembank.psychometrics.report/1"
 
@@ -107,6 +111,48 @@ class FullReport:
             for note in getattr(part, "notes", ()) if part is not None else ():
                 out.append({"part": name, **to_jsonable(note)})
         return out
+
+
+@dataclass(frozen=True, eq=False)
+class ResponseTable:
+    """A response CSV as read: the header's item names and the cells as stripped text."""
+
+    item_names: tuple[str, ...]
+    cells: np.ndarray
+
+
+def read_response_csv(source: str | Path | io.TextIOBase) -> ResponseTable:
+    """Read a CSV with a header row (item names) and one examinee per row.
+
+    Cells hold scored answers (``0``/``1`` or integer scores) or raw option codes; a blank cell
+    is a missing answer. A UTF-8 byte-order mark (Excel) is ignored. Pass the result's
+    ``cells`` and ``item_names`` to :func:`analyse` (with ``key`` for raw codes).
+
+    Raises
+    ------
+    InvalidValue
+        ``csv.empty`` (no header or no examinee), ``csv.row_length`` (a row with a different
+        number of cells than the header; the message gives its line number).
+    """
+    if isinstance(source, (str, Path)):
+        with open(source, encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.reader(handle))
+    else:
+        rows = list(csv.reader(source))
+        if rows and rows[0] and rows[0][0].startswith("\ufeff"):
+            rows[0][0] = rows[0][0][1:]
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if len(rows) < 2:
+        raise InvalidValue("csv", "csv.empty", "CSV 需要表头行和至少一行考生作答",
+                           "the CSV needs a header row and at least one examinee")
+    header = tuple(cell.strip() for cell in rows[0])
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise InvalidValue("csv", "csv.row_length",
+                               f"第 {line} 行有 {len(row)} 个单元格，表头有 {len(header)} 个",
+                               f"line {line} has {len(row)} cells, the header {len(header)}")
+    cells = np.char.strip(np.array(rows[1:], dtype=str))
+    return ResponseTable(header, cells)
 
 
 def analyse(data: Any, *, key: Sequence[Any] | None = None,

@@ -107,7 +107,6 @@ def main() -> None:
                             **accuracy(np.asarray(peer["Discrimination"]),
                                        np.asarray(peer["Difficulty"]), a, b)}
         out["speedup_vs_girth"] = round(t_girth / t_ours, 1)
-    del raw, scored
 
     _, _, big, _ = simulate(100000, 200, seed=SEED + 1)
     out["classical_100000x200_s"] = round(best_of(lambda: classical_statistics(big)), 4)

@@ -1,5 +1,6 @@
 """The full report, flags, and every bad-input case of the issue."""
 
+import io
 import json
 import math
 
@@ -190,3 +191,27 @@ def test_nothing_calibratable_is_a_note_not_a_crash():
 def test_json_has_no_nan_for_lsat7_report():
     text = dumps(analyse(load_lsat("lsat7"), irt_model="3pl"))
     assert "NaN" not in text and not math.isnan(json.loads(text)["test"]["alpha"])
+
+
+def test_csv_scored_and_raw(tmp_path):
+    from itembank.psychometrics import read_response_csv
+    path = tmp_path / "scored.csv"
+    path.write_text("\ufeffQ1,Q2,Q3\n1,0,1\n0,,1\n1,1,0\n0,0,0\n", encoding="utf-8")
+    table = read_response_csv(path)
+    assert table.item_names == ("Q1", "Q2", "Q3")
+    report = analyse(table.cells, item_names=table.item_names, irt_model=None)
+    assert report.classical.n_missing.tolist() == [0, 1, 0]
+    raw = read_response_csv(io.StringIO("Q1,Q2\nA, B\nC,\nA,D\n"))
+    report = analyse(raw.cells, key=["A", "B"], item_names=raw.item_names, irt_model=None)
+    assert report.classical.facility.tolist() == pytest.approx([2 / 3, 1 / 3])
+    missing = report.distractors.items[1].options[-1]
+    assert missing.is_missing and missing.count == 1
+    with pytest.raises(InvalidValue) as err:
+        analyse(raw.cells, irt_model=None)                       # raw codes without a key
+    assert err.value.code == "responses.not_numeric"
+    with pytest.raises(InvalidValue) as err:
+        read_response_csv(io.StringIO("Q1,Q2\n1,0\n1\n"))
+    assert err.value.code == "csv.row_length" and "3" in err.value.message_en
+    with pytest.raises(InvalidValue) as err:
+        read_response_csv(io.StringIO("Q1,Q2\n"))
+    assert err.value.code == "csv.empty"
