@@ -126,13 +126,30 @@ def signed_up(session, world) -> dict[str, int]:
     return ids
 
 
+def undeclared(routes: list[Route]) -> list[str]:
+    return sorted({str(r) for r in routes if r.permission is None and r.endpoint not in PUBLIC | SIGNED_IN})
+
+
 def test_every_route_declares_a_permission_or_is_listed_as_open(routes):
-    undeclared = sorted({str(r) for r in routes if r.permission is None and r.endpoint not in PUBLIC | SIGNED_IN})
-    assert undeclared == [], "protect these with @permission_required, or list them in PUBLIC or SIGNED_IN"
+    assert undeclared(routes) == [], "protect these with @permission_required, or list them in PUBLIC or SIGNED_IN"
     endpoints = {r.endpoint for r in routes}
     assert (PUBLIC | SIGNED_IN) <= endpoints, f"stale entries: {sorted((PUBLIC | SIGNED_IN) - endpoints)}"
     declared_open = {r.endpoint for r in routes if r.permission is not None} & (PUBLIC | SIGNED_IN)
     assert declared_open == set(), "an endpoint cannot be both protected and listed as open"
+
+
+def test_a_route_added_later_is_found_and_an_unprotected_one_is_reported(app):
+    from examsvc.auth import permission_required
+
+    @permission_required(Permission.REGULATE, institution_arg="institution_id")
+    def later(institution_id: int) -> str:
+        return "ok"
+
+    app.add_url_rule("/later/<int:institution_id>", "later", later)
+    app.add_url_rule("/forgotten", "forgotten", lambda: "oops")
+    routes = discover_routes(app)
+    assert Route("later", "/later/<int:institution_id>", "GET", Permission.REGULATE, "institution_id") in routes
+    assert undeclared(routes) == ["GET /forgotten (forgotten)"]
 
 
 def test_the_matrix_sees_the_routes_created_so_far(routes):
