@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
         SESSION_COOKIE_NAME="examsvc_session",
+        MAX_CONTENT_LENGTH=app.config["MAX_REQUEST_BYTES"],  # a 50 MB upload is refused before it is read
     )
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "LANGUAGES": (["zh_CN", "en"], "UI languages offered"),
     "API_TOKEN_DAYS": (30, "lifetime of an API token"),
     "DATABASE_CONNECT_TIMEOUT": (5, "seconds to wait for the database at start-up"),
+    "MAX_REQUEST_BYTES": (25_000_000, "largest request body accepted (uploads included)"),
     "JOBS_EAGER": (False, "run background jobs at once, in the request (tests)"),
     "JOBS_WORKER_THREAD": (True, "run background jobs in a thread of each app process"),
     "JOBS_POLL_SECONDS": (1.0, "how often an idle job runner looks for work"),

@@ -139,3 +139,12 @@ def test_export_downloads_the_approved_bank_and_is_audited(client, bank, api, se
     assert "bank.export" in set(session.scalars(select(AuditEvent.action)))
     assert client.get(f"/api/v1/bank/blueprints/{bank['blueprint'].id}/export?format=pdf",
                       headers=api["reviewer"]).status_code == 422
+
+
+def test_oversized_upload_is_refused_before_it_is_read(client, bank, api):
+    response = client.post("/api/v1/bank/imports", data={
+        "blueprint_id": str(bank["blueprint"].id), "format": "excel",
+        "file": (io.BytesIO(b"\0" * 26_000_000), "huge.xlsx")}, headers=api["writer"],
+        content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert response.get_json()["code"] == "request_entity_too_large"
