@@ -39,6 +39,10 @@ def create_user(session: Session, *, username: str, password: str, display_name:
                                field="password")
     if not display_name.strip():
         raise ValidationFailed("姓名不能为空", "display name is required", field="display_name")
+    longest = User.__table__.c.display_name.type.length  # PostgreSQL refuses more, SQLite would keep it
+    if len(display_name.strip()) > longest:
+        raise ValidationFailed(f"姓名不能超过{longest}个字符", f"display name must have at most {longest} characters",
+                               field="display_name")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"用户名 {username} 已存在", f"username {username} is already taken", field="username")
     user = User(username=username, display_name=display_name.strip(),

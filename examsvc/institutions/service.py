@@ -47,6 +47,10 @@ def register_institution(session: Session, *, code: str, name: str, kind: str, t
         raise ValidationFailed.from_invalid_value(exc) from None
     if not name.strip():
         raise ValidationFailed("机构名称不能为空", "institution name is required", field="name")
+    longest = Institution.__table__.c.name.type.length  # PostgreSQL refuses more, SQLite would keep it
+    if len(name.strip()) > longest:
+        raise ValidationFailed(f"机构名称不能超过{longest}个字符", f"institution name must have at most {longest} characters",
+                               field="name")
     try:
         parsed_tier = Tier(tier)
     except ValueError:

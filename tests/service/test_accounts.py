@@ -53,6 +53,7 @@ def test_create_user_stores_a_salted_hash_and_scoped_grants(session, world, monk
     ({"username": "名字"}, ValidationFailed, "username"),
     ({"password": "short"}, ValidationFailed, "password"),
     ({"display_name": "   "}, ValidationFailed, "display_name"),
+    ({"display_name": "名" * 101}, ValidationFailed, "display_name"),   # the column holds 100
     ({"roles": [("wizard", None)]}, ValidationFailed, "roles"),
     ({"roles": [("institution_admin", None)]}, ValidationFailed, "institution"),
     ({"roles": [("invigilator", 999_999)]}, ValidationFailed, "institution"),

@@ -125,6 +125,7 @@ def test_registration_records_scope_validity_and_an_audit_event(session, world):
     ({"code": "S000015000001"}, Conflict, "code"),                              # institution A's code
     ({"kind": "school"}, ValidationFailed, "institution_kind"),
     ({"name": "  "}, ValidationFailed, "name"),
+    ({"name": "机" * 201}, ValidationFailed, "name"),                              # the column holds 200
     ({"tier": "county"}, ValidationFailed, "tier"),
     ({"tier": "league_city", "league_city": None}, ValidationFailed, "league_city"),
     ({"tier": "league_city", "league_city": "北京市"}, ValidationFailed, "league_city"),
