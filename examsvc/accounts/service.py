@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -97,7 +97,10 @@ def authenticate(session: Session, username: str, password: str, *, max_failures
         record(session, None, "login.refused_locked", user, {"locked_until": user.locked_until.isoformat()})
         return LoginOutcome(None, "locked", user.locked_until)
     if not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
+        # Count in the database, not from the value read above: SQLite ignores FOR UPDATE, and
+        # guesses sent at once would otherwise overwrite each other's count and never lock.
+        session.execute(update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1))
+        session.refresh(user, ["failed_logins"])
         record(session, None, "login.failed", user, {"reason": "bad_password", "failures": user.failed_logins})
         if user.failed_logins >= max_failures:
             user.locked_until = now + timedelta(minutes=lock_minutes)

@@ -206,3 +206,35 @@ def test_api_token_of_a_revoked_token_or_inactive_user_is_refused(session):
     user.active = False
     session.commit()
     assert user_for_token(session, kept) is None
+
+
+def test_parallel_wrong_passwords_are_all_counted(app, session):
+    """A guesser sending requests at once (several workers) still gets five tries, not more."""
+    import threading
+
+    make_user(session, "hana", "candidate")
+    sessionmaker = app.extensions["examsvc.sessionmaker"]
+    start = threading.Barrier(5)
+    errors: list[BaseException] = []
+
+    def guess(n: int) -> None:
+        own = sessionmaker()
+        try:
+            start.wait()
+            authenticate(own, "hana", f"guess-{n}", max_failures=5, lock_minutes=15)
+            own.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            own.close()
+
+    with clock.frozen(T0):
+        threads = [threading.Thread(target=guess, args=(n,)) for n in range(5)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == []
+        session.expire_all()
+        assert actions(session).count("login.failed") == 5
+        assert sign_in(session, "hana", PASSWORD).reason == "locked"
