@@ -21,6 +21,7 @@ ENV_PREFIX = "EXAMSVC_"
 DEFAULTS: dict[str, tuple[Any, str]] = {
     "DATABASE_URL": (None, "SQLAlchemy URL; default: SQLite file instance/examsvc.sqlite3"),
     "SECRET_KEY": (None, "session signing key; generated into instance/secret_key when unset"),
+    "DATA_KEY": (None, "key for identity numbers at rest; generated into instance/data_key when unset"),
     "LOGIN_MAX_FAILURES": (5, "failed logins in a row that lock an account"),
     "LOGIN_LOCK_MINUTES": (15, "how long a locked account stays locked"),
     "SESSION_COOKIE_SECURE": (True, "send the session cookie over HTTPS only"),
@@ -39,6 +40,8 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "JOBS_WORKER_THREAD": (True, "run background jobs in a thread of each app process"),
     "JOBS_POLL_SECONDS": (1.0, "how often an idle job runner looks for work"),
     "JOBS_STALE_SECONDS": (300, "a running job without a heartbeat for this long is run again"),
+    "INVIGILATORS_PER_ROOM_MIN": (2, "invigilators each exam room needs at least"),
+    "CANDIDATES_PER_INVIGILATOR_MAX": (15, "candidates one invigilator may watch at most"),
     "BANK_APPROVALS_NEEDED": (1, "reviewers' approvals that make an item version approved"),
 }
 

@@ -1,0 +1,340 @@
+"""The exam room's rules: signing in, the attempt and its server-side clock, saving answers,
+submitting, and what invigilators may do.
+
+Time: an attempt's ``deadline_at`` is the server's; extra time and pauses move it. Past it, the
+attempt is closed (by :func:`close_expired`, or the next time anyone touches it) with every
+confirmed answer kept. Answers: each save carries the attempt's sequence number; the server keeps
+the highest, so a stale tab or a retried request never overwrites a newer answer, and a repeated
+save is acknowledged without change.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash
+
+from examsvc import clock
+from examsvc.audit.service import record
+from examsvc.delivery.models import CLOSED_STATUSES, Answer, Attempt, AttemptStatus
+from examsvc.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
+from examsvc.papers.models import Paper
+from examsvc.protect import id_digest
+from examsvc.sessions.models import Candidate, ExamSession, Incident, SessionStatus
+from examsvc.sessions.service import normalise_identity
+
+
+class AttemptClosed(ServiceError):
+    status = 409
+    code = "attempt_closed"
+
+
+class AttemptPaused(ServiceError):
+    status = 423
+    code = "attempt_paused"
+
+
+class StaleSave(ServiceError):
+    status = 409
+    code = "stale"
+
+
+# --- signing in -----------------------------------------------------------------------------
+
+def sign_in(session: Session, *, ticket_number: str, id_number: str = "", password: str = "") -> Candidate:
+    """A candidate signs in with the admission ticket number and the ID number (or exam password).
+
+    Only while the session is open, inside its start window (an attempt already started may be
+    resumed later), and after check-in (automatic when the session allows it).
+    """
+    ticket_number = "".join(ticket_number.split())
+    candidate = session.scalar(select(Candidate).where(Candidate.ticket_number == ticket_number))
+    refused = Forbidden("准考证号或证件号码不正确", "wrong ticket number or ID number", field="ticket_number",
+                        code="sign_in_failed")
+    if candidate is None:
+        raise refused
+    if password:
+        if not candidate.password_hash or not check_password_hash(candidate.password_hash, password):
+            raise refused
+    else:
+        try:
+            normalised = normalise_identity(candidate.id_type, id_number)
+        except ValidationFailed:
+            raise refused from None
+        if id_digest(normalised) != candidate.id_digest:
+            raise refused
+    exam_session = session.get(ExamSession, candidate.session_id)
+    now = clock.now()
+    attempt = session.scalar(select(Attempt).where(Attempt.candidate_id == candidate.id))
+    if exam_session.status != SessionStatus.OPEN.value:
+        raise Forbidden("本场次未开考或已结束", "the session is not open", field="session", code="session_not_open")
+    if attempt is None and not exam_session.window_start <= now <= exam_session.window_end:
+        raise Forbidden("不在入场时间内", "outside the session's start window", field="session", code="outside_window")
+    if candidate.checked_in_at is None:
+        if not exam_session.auto_check_in:
+            raise Forbidden("请先由监考人员核验身份并签到", "an invigilator must check you in first",
+                            field="check_in", code="not_checked_in")
+        candidate.checked_in_at = now
+    record(session, f"candidate:{candidate.ticket_number}", "candidate.sign_in", candidate, {})
+    return candidate
+
+
+def check_in(session: Session, candidate: Candidate, invigilator: Any) -> Candidate:
+    if candidate.checked_in_at is not None:
+        return candidate
+    candidate.checked_in_at = clock.now()
+    _incident(session, candidate, invigilator, "check_in", "")
+    record(session, invigilator, "candidate.check_in", candidate, {})
+    return candidate
+
+
+# --- the attempt ----------------------------------------------------------------------------
+
+def start_or_resume(session: Session, candidate: Candidate) -> Attempt:
+    """The candidate's one attempt: created at the first start with its form and shuffle, later resumed."""
+    attempt = session.scalar(select(Attempt).where(Attempt.candidate_id == candidate.id))
+    if attempt is not None:
+        settle(session, attempt)
+        return attempt
+    exam_session = session.get(ExamSession, candidate.session_id)
+    papers = [session.get(Paper, sp.paper_id) for sp in exam_session.papers]
+    # Forms rotate across seats, so neighbours (seat n and n+1) hold different forms.
+    paper = papers[((candidate.seat or candidate.id) - 1) % len(papers)]
+    seed = random.SystemRandom().randrange(2**31)
+    item_order, option_orders = shuffle(paper, seed)
+    now = clock.now()
+    attempt = Attempt(candidate_id=candidate.id, session_id=exam_session.id, paper_id=paper.id,
+                      language=candidate.exam_language, status=AttemptStatus.IN_PROGRESS.value, started_at=now,
+                      deadline_at=now + timedelta(minutes=exam_session.duration_minutes), shuffle_seed=seed,
+                      item_order=item_order, option_orders=option_orders, last_activity_at=now)
+    session.add(attempt)
+    session.flush()
+    record(session, f"candidate:{candidate.ticket_number}", "attempt.start", attempt,
+           {"paper": paper.id, "seed": seed, "deadline": attempt.deadline_at.isoformat()})
+    return attempt
+
+
+_SECTION = {"true_false": 0, "single_choice": 1, "multiple_choice": 2}
+
+
+def shuffle(paper: Paper, seed: int) -> tuple[list[int], dict[str, list[str]]]:
+    """Items shuffled within their section and options within their item, reproducibly from ``seed``."""
+    rng = random.Random(seed)
+    sections: dict[int, list[int]] = {}
+    for item in paper.items:
+        sections.setdefault(_SECTION.get(item.item_type, 9), []).append(item.position)
+    order: list[int] = []
+    for key in sorted(sections):
+        positions = sections[key]
+        rng.shuffle(positions)
+        order.extend(positions)
+    options: dict[str, list[str]] = {}
+    for item in paper.items:
+        if item.item_type in ("single_choice", "multiple_choice"):
+            letters = list("ABCD" if item.item_type == "single_choice" else "ABCDE")
+            rng.shuffle(letters)
+            options[str(item.position)] = letters
+    return order, options
+
+
+def remaining_seconds(attempt: Attempt, now: datetime | None = None) -> int:
+    now = now or clock.now()
+    if attempt.status in CLOSED_STATUSES:
+        return 0
+    reference = attempt.paused_at if attempt.status == AttemptStatus.PAUSED.value else now
+    return max(0, int((attempt.deadline_at - reference).total_seconds()))
+
+
+def settle(session: Session, attempt: Attempt, now: datetime | None = None) -> Attempt:
+    """Close an attempt whose deadline has passed (it keeps every confirmed answer)."""
+    now = now or clock.now()
+    if attempt.status == AttemptStatus.IN_PROGRESS.value and now >= attempt.deadline_at:
+        attempt.status = AttemptStatus.EXPIRED.value
+        attempt.closed_at = attempt.deadline_at
+        attempt.closed_reason = "deadline"
+        record(session, "system", "attempt.expire", attempt, {"deadline": attempt.deadline_at.isoformat()})
+    return attempt
+
+
+def close_expired(session: Session, now: datetime | None = None) -> int:
+    """Close every attempt past its deadline, browser or not; run by the job runner's sweep."""
+    now = now or clock.now()
+    due = session.scalars(select(Attempt).where(Attempt.status == AttemptStatus.IN_PROGRESS.value,
+                                                Attempt.deadline_at <= now)).all()
+    for attempt in due:
+        settle(session, attempt, now)
+    return len(due)
+
+
+# --- answers --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SaveResult:
+    outcome: str        # "saved" | "duplicate"
+    position: int
+    seq: int
+    remaining_seconds: int
+
+
+def _validate_response(item_type: str, response: Any, letters: list[str] | None) -> list[str]:
+    if not isinstance(response, list) or not all(isinstance(x, str) for x in response):
+        raise ValidationFailed("答案格式不正确", "response must be a list of option letters", field="response")
+    chosen = sorted(set(response))
+    if len(chosen) != len(response):
+        raise ValidationFailed("答案中有重复选项", "an option is repeated", field="response")
+    if item_type == "true_false":
+        if chosen not in ([], ["F"], ["T"]):
+            raise ValidationFailed("判断题答案应为对或错", "a true/false answer is T or F", field="response")
+    elif item_type == "single_choice":
+        if len(chosen) > 1 or not set(chosen) <= set(letters or ()):
+            raise ValidationFailed("单选题只能选一个选项", "a single-choice answer is one of its options",
+                                   field="response")
+    elif item_type == "multiple_choice":
+        if not set(chosen) <= set(letters or ()):
+            raise ValidationFailed("所选选项不存在", "an answer letter is not an option", field="response")
+    else:
+        raise ValidationFailed("该题型不在机考中作答", "this item type is not answered on screen", field="position")
+    return chosen
+
+
+def save_answer(session: Session, attempt: Attempt, *, position: int, response: Any, flagged: bool, seq: int,
+                item_types: dict[int, str]) -> SaveResult:
+    """Keep this answer if its sequence number is the highest seen for the position.
+
+    ``item_types`` maps the paper's positions to item types (the caller caches it per paper).
+    A retried save (same sequence and content) is acknowledged again; an older one is refused as
+    stale; any save after the deadline, while paused, or after the attempt closed is refused.
+    """
+    now = clock.now()
+    settle(session, attempt, now)
+    if attempt.status in CLOSED_STATUSES:
+        raise AttemptClosed("考试已结束，答案未保存", "the exam is over; the answer was not saved", field="attempt")
+    if attempt.status == AttemptStatus.PAUSED.value:
+        raise AttemptPaused("考试已暂停，请等待监考人员恢复", "the exam is paused by an invigilator", field="attempt")
+    if position not in item_types:
+        raise ValidationFailed("该题不在您的试卷中", "no such item in your paper", field="position")
+    if not isinstance(seq, int) or seq < 1:
+        raise ValidationFailed("序号无效", "seq must be a positive integer", field="seq")
+    chosen = _validate_response(item_types[position], response, attempt.option_orders.get(str(position)))
+    table = Answer.__table__
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(attempt_id=attempt.id, position=position, response=chosen, flagged=bool(flagged),
+                                     seq=seq, saved_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=["attempt_id", "position"],
+        set_={"response": statement.excluded.response, "flagged": statement.excluded.flagged,
+              "seq": statement.excluded.seq, "saved_at": statement.excluded.saved_at},
+        where=table.c.seq < statement.excluded.seq,
+    ).returning(table.c.seq)
+    written = session.execute(statement).first()
+    if written is None:  # a save with this or a higher sequence number is already kept
+        stored = session.execute(select(table.c.seq, table.c.response, table.c.flagged).where(
+            table.c.attempt_id == attempt.id, table.c.position == position)).one()
+        if stored.seq == seq and list(stored.response) == chosen and stored.flagged == bool(flagged):
+            return SaveResult("duplicate", position, seq, remaining_seconds(attempt, now))
+        raise StaleSave("另一个页面已保存了更新的答案，请刷新", "a newer answer was saved from another page; reload",
+                        field="seq")
+    session.execute(update(Attempt).where(Attempt.id == attempt.id).values(
+        last_activity_at=now, last_seq=_greatest(Attempt.last_seq, seq)))
+    return SaveResult("saved", position, seq, remaining_seconds(attempt, now))
+
+
+def _greatest(column: Any, value: int) -> Any:
+    from sqlalchemy import case
+
+    return case((column < value, value), else_=column)
+
+
+def submit(session: Session, attempt: Attempt) -> Attempt:
+    """Hand in (idempotent): a second submit, or one after the deadline closed it, changes nothing."""
+    settle(session, attempt)
+    if attempt.status == AttemptStatus.PAUSED.value:
+        raise AttemptPaused("考试已暂停，不能交卷", "the exam is paused; it cannot be submitted now", field="attempt")
+    if attempt.status in CLOSED_STATUSES:
+        return attempt
+    attempt.status = AttemptStatus.SUBMITTED.value
+    attempt.closed_at = clock.now()
+    attempt.closed_reason = "submitted"
+    record(session, "candidate", "attempt.submit", attempt, {"answers": len(attempt.answers)})
+    return attempt
+
+
+# --- invigilators ---------------------------------------------------------------------------
+
+def _incident(session: Session, candidate: Candidate, actor: Any, kind: str, text: str) -> None:
+    session.add(Incident(session_id=candidate.session_id, room_id=candidate.room_id, candidate_id=candidate.id,
+                         recorded_by=actor.id, recorded_at=clock.now(), kind=kind, text=text[:2000]))
+
+
+def _candidate(session: Session, attempt: Attempt) -> Candidate:
+    return session.get(Candidate, attempt.candidate_id)
+
+
+def pause(session: Session, attempt: Attempt, actor: Any, reason: str) -> Attempt:
+    settle(session, attempt)
+    if attempt.status != AttemptStatus.IN_PROGRESS.value:
+        raise Conflict("只能暂停进行中的考试", "only an attempt in progress can be paused", field="attempt")
+    attempt.status = AttemptStatus.PAUSED.value
+    attempt.paused_at = clock.now()
+    _incident(session, _candidate(session, attempt), actor, "pause", reason)
+    record(session, actor, "attempt.pause", attempt, {"reason": reason})
+    return attempt
+
+
+def resume(session: Session, attempt: Attempt, actor: Any, reason: str = "") -> Attempt:
+    """Resume a paused attempt; the paused time is added to its deadline (it does not count)."""
+    if attempt.status != AttemptStatus.PAUSED.value:
+        raise Conflict("该考试未暂停", "the attempt is not paused", field="attempt")
+    paused_for = clock.now() - attempt.paused_at
+    attempt.deadline_at = attempt.deadline_at + paused_for
+    attempt.status = AttemptStatus.IN_PROGRESS.value
+    attempt.paused_at = None
+    _incident(session, _candidate(session, attempt), actor, "resume", reason)
+    record(session, actor, "attempt.resume", attempt, {"paused_seconds": int(paused_for.total_seconds()),
+                                                       "deadline": attempt.deadline_at.isoformat()})
+    return attempt
+
+
+def grant_extra_time(session: Session, attempt: Attempt, actor: Any, minutes: int, reason: str) -> Attempt:
+    if not isinstance(minutes, int) or not 1 <= minutes <= 120:
+        raise ValidationFailed("延长时间应为1-120分钟", "extra time must be 1-120 minutes", field="minutes")
+    if not reason.strip():
+        raise ValidationFailed("须说明延长理由", "a reason is required", field="reason")
+    settle(session, attempt)
+    if attempt.status in CLOSED_STATUSES:
+        raise Conflict("考试已结束，不能延长", "the attempt is closed", field="attempt")
+    attempt.deadline_at = attempt.deadline_at + timedelta(minutes=minutes)
+    attempt.extra_seconds += minutes * 60
+    _incident(session, _candidate(session, attempt), actor, "extra_time", f"+{minutes} min: {reason}")
+    record(session, actor, "attempt.extra_time", attempt, {"minutes": minutes, "reason": reason,
+                                                           "deadline": attempt.deadline_at.isoformat()})
+    return attempt
+
+
+def terminate(session: Session, attempt: Attempt, actor: Any, reason: str) -> Attempt:
+    """End an attempt for a violation; the confirmed answers are kept as evidence."""
+    if not reason.strip():
+        raise ValidationFailed("须说明终止理由", "a reason is required", field="reason")
+    settle(session, attempt)
+    if attempt.status in CLOSED_STATUSES:
+        raise Conflict("考试已结束", "the attempt is already closed", field="attempt")
+    attempt.status = AttemptStatus.TERMINATED.value
+    attempt.closed_at = clock.now()
+    attempt.closed_reason = reason.strip()[:500]
+    _incident(session, _candidate(session, attempt), actor, "terminate", reason)
+    record(session, actor, "attempt.terminate", attempt, {"reason": reason})
+    return attempt
+
+
+def get_attempt(session: Session, attempt_id: int) -> Attempt:
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise NotFound("考试记录不存在", "attempt not found", field="attempt_id")
+    return attempt

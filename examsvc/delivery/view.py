@@ -1,0 +1,69 @@
+"""What the candidate's browser receives: the paper in display order, answers, time. Never keys,
+explanations, sources, difficulty, element codes or anything of another candidate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from examsvc.bank.models import ItemVersion
+from examsvc.delivery.models import Attempt
+from examsvc.delivery.service import remaining_seconds
+from examsvc.papers.models import Paper, PaperItem
+
+DISPLAY_LETTERS = "ABCDE"
+
+
+_CACHE: dict[tuple[int, str], dict[int, dict[str, Any]]] = {}
+_CACHE_SIZE = 64
+
+
+def paper_items(session: Session, paper: Paper) -> dict[int, dict[str, Any]]:
+    """The public text of a paper by position. A locked paper never changes, so its text is cached
+    per process by snapshot hash (this is immutable content, not exam state)."""
+    key = (paper.id, paper.snapshot_hash or "")
+    if paper.snapshot_hash and key in _CACHE:
+        return _CACHE[key]
+    rows = session.execute(select(PaperItem.position, PaperItem.item_type, PaperItem.points, ItemVersion.content)
+                           .join(ItemVersion, ItemVersion.id == PaperItem.item_version_id)
+                           .where(PaperItem.paper_id == paper.id).order_by(PaperItem.position)).all()
+    items = {}
+    for position, item_type, points, content in rows:
+        variants = {}
+        for language in ("zh", "mn"):
+            variant = content.get(language)
+            if variant:
+                variants[language] = {"stem": variant["stem"], "options": dict(map(tuple, variant.get("options", [])))}
+        items[position] = {"type": item_type, "points": points, "variants": variants}
+    if paper.snapshot_hash:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = items
+    return items
+
+
+def item_types(session: Session, paper: Paper) -> dict[int, str]:
+    return {position: item["type"] for position, item in paper_items(session, paper).items()}
+
+
+def attempt_view(session: Session, attempt: Attempt) -> dict[str, Any]:
+    paper = session.get(Paper, attempt.paper_id)
+    items = paper_items(session, paper)
+    answers = {a.position: a for a in attempt.answers}
+    shown = []
+    for number, position in enumerate(attempt.item_order, start=1):
+        item = items[position]
+        variant = item["variants"].get(attempt.language) or item["variants"]["zh"]
+        order = attempt.option_orders.get(str(position))
+        options = [{"value": letter, "label": DISPLAY_LETTERS[i], "text": variant["options"].get(letter, "")}
+                   for i, letter in enumerate(order)] if order else []
+        answer = answers.get(position)
+        shown.append({"number": number, "position": position, "type": item["type"], "points": item["points"],
+                      "stem": variant["stem"], "options": options,
+                      "response": list(answer.response) if answer else [], "flagged": bool(answer and answer.flagged),
+                      "seq": answer.seq if answer else 0})
+    return {"attempt_id": attempt.id, "status": attempt.status, "language": attempt.language,
+            "remaining_seconds": remaining_seconds(attempt), "last_seq": attempt.last_seq,
+            "deadline_at": attempt.deadline_at.isoformat(), "title": paper.title, "items": shown}

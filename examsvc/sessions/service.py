@@ -1,0 +1,310 @@
+"""Exam session rules: planning within the filed scope, staffing, candidates, seats, opening.
+
+Numbers from the domain (invigilators per room and per candidates) are settings with the
+documented defaults; a session cannot open while any rule is broken, and :func:`readiness`
+says which.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Iterable
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from examsvc import clock
+from examsvc.accounts.models import User
+from examsvc.audit.service import record
+from examsvc.auth import Permission, has_permission
+from examsvc.bank.models import ExamBlueprint, ItemVersion
+from examsvc.bank.service import blueprint_of
+from examsvc.errors import Conflict, NotFound, ValidationFailed
+from examsvc.institutions.models import Institution
+from examsvc.institutions.service import can_certify
+from examsvc.papers.models import Paper, PaperItem, PaperStatus
+from examsvc.protect import id_digest, protect_id
+from examsvc.sessions.models import (
+    Candidate, ExamSession, SessionPaper, SessionRoom, SessionStatus, StaffAssignment, StaffRole,
+)
+from itembank.errors import InvalidValue
+from itembank.identifiers import normalise_resident_id, validate_resident_id
+
+LANGUAGES = {"zh": ("中文", "Chinese"), "mn": ("蒙古文", "Mongolian")}
+ID_TYPES = {"resident_id": ("居民身份证", "Resident identity card"), "passport": ("护照", "Passport"),
+            "other": ("其他证件", "Other document")}
+STAFF_PERMISSION = {StaffRole.INVIGILATOR: Permission.SESSION_INVIGILATE, StaffRole.EXAMINER: Permission.GRADING_SCORE,
+                    StaffRole.INTERNAL_SUPERVISOR: Permission.SESSION_SUPERVISE}
+
+
+def get_session_row(session: Session, session_id: int) -> ExamSession:
+    row = session.get(ExamSession, session_id)
+    if row is None:
+        raise NotFound(f"认定场次 {session_id} 不存在", f"exam session {session_id} not found", field="session_id")
+    return row
+
+
+def _bad(field: str, zh: str, en: str) -> ValidationFailed:
+    return ValidationFailed(zh, en, field=field)
+
+
+def plan_session(session: Session, *, institution: Institution, blueprint: ExamBlueprint, title: str, exam_date: date,
+                 window_start: datetime, window_end: datetime, rooms: Iterable[tuple[str, int]],
+                 paper_ids: Iterable[int], languages: Iterable[str] = ("zh",), duration_minutes: int | None = None,
+                 auto_check_in: bool = False, layout: str = "paged", actor: Any) -> ExamSession:
+    """Plan a session (认定场次) for an occupation and level the institution may certify on that date."""
+    can_certify(institution, blueprint.occupation_code, blueprint.level, exam_date).raise_if_denied()
+    model = blueprint_of(blueprint.latest)
+    minimum = model.paper.duration_minutes
+    duration = duration_minutes if duration_minutes is not None else minimum
+    if duration < minimum:
+        raise _bad("duration_minutes", f"考试时长不能少于细目表规定的{minimum}分钟",
+                   f"the duration may not be shorter than the blueprint's {minimum} minutes")
+    if not title.strip():
+        raise _bad("title", "场次名称不能为空", "a title is required")
+    if window_end <= window_start:
+        raise _bad("window_end", "入场截止时间须晚于开始时间", "the start window must end after it begins")
+    if window_start.date() > exam_date or window_end.date() < exam_date:
+        raise _bad("window_start", "入场时间须在考试日期当天", "the start window must fall on the exam date")
+    if layout not in {"paged", "scrolling"}:
+        raise _bad("layout", "版式应为逐题或整卷", "layout must be paged or scrolling")
+    rooms = [(name.strip(), capacity) for name, capacity in rooms]
+    if not rooms or any(not name or capacity < 1 for name, capacity in rooms):
+        raise _bad("rooms", "至少需要一个考场，且容量须大于0", "at least one room with a positive capacity is needed")
+    if len({name for name, _ in rooms}) != len(rooms):
+        raise _bad("rooms", "考场名称重复", "room names must differ")
+    languages = list(dict.fromkeys(languages))
+    if not languages or "zh" not in languages or set(languages) - set(LANGUAGES):
+        raise _bad("languages", "考试语言须包含中文，可另选蒙古文", "languages must include zh and may add mn")
+    papers = _session_papers(session, institution, blueprint, list(paper_ids), languages)
+    row = ExamSession(institution_id=institution.id, blueprint_id=blueprint.id, title=title.strip(), exam_date=exam_date,
+                      window_start=window_start, window_end=window_end, duration_minutes=duration,
+                      languages=languages, auto_check_in=auto_check_in, layout=layout,
+                      status=SessionStatus.PLANNED.value, created_by=actor.id, created_at=clock.now())
+    row.rooms = [SessionRoom(name=name, capacity=capacity) for name, capacity in rooms]
+    row.papers = [SessionPaper(paper_id=p.id) for p in papers]
+    session.add(row)
+    session.flush()
+    record(session, actor, "session.plan", row, {"papers": [p.id for p in papers], "rooms": rooms,
+                                                  "date": exam_date.isoformat(), "languages": languages})
+    return row
+
+
+def _session_papers(session: Session, institution: Institution, blueprint: ExamBlueprint, paper_ids: list[int],
+                    languages: list[str]) -> list[Paper]:
+    if not paper_ids:
+        raise _bad("paper_ids", "至少选择一份已锁定的试卷", "choose at least one locked paper")
+    papers = list(session.scalars(select(Paper).where(Paper.id.in_(paper_ids))))
+    found = {p.id for p in papers}
+    for paper_id in paper_ids:
+        if paper_id not in found:
+            raise _bad("paper_ids", f"试卷 {paper_id} 不存在", f"paper {paper_id} not found")
+    blueprint_versions = {v.id for v in blueprint.versions}
+    for paper in papers:
+        if paper.institution_id != institution.id:
+            raise _bad("paper_ids", f"试卷 {paper.id} 不属于本机构", f"paper {paper.id} belongs to another institution")
+        if paper.status != PaperStatus.LOCKED.value:
+            raise _bad("paper_ids", f"试卷 {paper.id} 未锁定或已停用", f"paper {paper.id} is not locked")
+        if paper.blueprint_version_id not in blueprint_versions:
+            raise _bad("paper_ids", f"试卷 {paper.id} 不是按本细目表组的", f"paper {paper.id} is from another blueprint")
+        if "mn" in languages:
+            contents = session.scalars(select(ItemVersion.content).join(
+                PaperItem, PaperItem.item_version_id == ItemVersion.id).where(PaperItem.paper_id == paper.id))
+            missing = sum(1 for content in contents if not content.get("mn"))
+            if missing:
+                raise _bad("languages", f"试卷 {paper.id} 有{missing}道题没有蒙古文版本",
+                           f"paper {paper.id} has {missing} item(s) without a Mongolian variant")
+    return papers
+
+
+def assign_staff(session: Session, exam_session: ExamSession, user: User, role: str, room_id: int | None,
+                 actor: Any) -> StaffAssignment:
+    """Assign an invigilator, examiner or internal quality supervisor to the session.
+
+    The user must hold the matching role in the session's institution; an internal supervisor is
+    never also invigilator or examiner of the same session (seed Art. 26).
+    """
+    try:
+        parsed = StaffRole(role)
+    except ValueError:
+        raise _bad("role", f"未知岗位 {role}", f"unknown staff role {role!r}") from None
+    if exam_session.status == SessionStatus.CLOSED.value:
+        raise Conflict("场次已结束", "the session is closed", field="session")
+    if not has_permission(user, STAFF_PERMISSION[parsed], exam_session.institution_id):
+        raise _bad("user_id", f"{user.display_name}没有本机构的{parsed.value}资格",
+                   f"{user.username} holds no {parsed.value} role in this institution")
+    if room_id is not None and room_id not in {r.id for r in exam_session.rooms}:
+        raise _bad("room_id", "考场不属于本场次", "the room is not one of this session's")
+    if parsed is StaffRole.INVIGILATOR and room_id is None:
+        raise _bad("room_id", "监考人员须指定考场", "an invigilator needs a room")
+    roles = {s.role for s in exam_session.staff if s.user_id == user.id}
+    if parsed.value in roles:
+        raise Conflict("该人员已担任此岗位", "already assigned in this role", field="user_id")
+    supervisor = StaffRole.INTERNAL_SUPERVISOR.value
+    if (parsed.value == supervisor and roles) or (parsed.value != supervisor and supervisor in roles):
+        raise _bad("role", "内部质量督导员不得兼任同场次监考、考评等工作（第二十六条）",
+                   "an internal quality supervisor may not also invigilate or examine in the same session (Art. 26)")
+    assignment = StaffAssignment(session_id=exam_session.id, user_id=user.id, role=parsed.value, room_id=room_id)
+    exam_session.staff.append(assignment)
+    session.flush()
+    record(session, actor, "session.assign_staff", exam_session, {"user": user.username, "role": parsed.value,
+                                                                  "room": room_id})
+    return assignment
+
+
+def remove_staff(session: Session, exam_session: ExamSession, assignment_id: int, actor: Any) -> None:
+    assignment = next((s for s in exam_session.staff if s.id == assignment_id), None)
+    if assignment is None:
+        raise NotFound("该安排不存在", "no such assignment", field="assignment_id")
+    exam_session.staff.remove(assignment)
+    record(session, actor, "session.remove_staff", exam_session, {"user_id": assignment.user_id,
+                                                                  "role": assignment.role})
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+    message_en: str
+
+
+def readiness(session: Session, exam_session: ExamSession) -> list[Problem]:
+    """Every rule the session breaks now; it may open only when this is empty."""
+    config = current_app.config
+    per_room, per_candidates = config["INVIGILATORS_PER_ROOM_MIN"], config["CANDIDATES_PER_INVIGILATOR_MAX"]
+    problems: list[Problem] = []
+    counts = dict(session.execute(select(Candidate.room_id, func.count()).where(
+        Candidate.session_id == exam_session.id).group_by(Candidate.room_id)).all())
+    if counts.get(None):
+        problems.append(Problem("unseated", f"{counts[None]}名考生尚未安排座位",
+                                f"{counts[None]} candidate(s) have no seat"))
+    if not sum(counts.values()):
+        problems.append(Problem("no_candidates", "尚未登记考生", "no candidates registered"))
+    for room in exam_session.rooms:
+        candidates = counts.get(room.id, 0)
+        invigilators = sum(1 for s in exam_session.staff
+                           if s.role == StaffRole.INVIGILATOR.value and s.room_id == room.id)
+        needed = max(per_room, math.ceil(candidates / per_candidates))
+        if invigilators < needed:
+            problems.append(Problem("invigilators", f"考场“{room.name}”有{candidates}名考生，需要至少{needed}名监考人员，"
+                                                    f"现有{invigilators}名",
+                                    f"room {room.name} has {candidates} candidate(s) and needs at least {needed} "
+                                    f"invigilators; it has {invigilators}"))
+        if candidates > room.capacity:
+            problems.append(Problem("capacity", f"考场“{room.name}”容量{room.capacity}，已安排{candidates}人",
+                                    f"room {room.name} seats {room.capacity} but has {candidates} candidates"))
+    by_user: dict[int, set[str]] = {}
+    for assignment in exam_session.staff:
+        by_user.setdefault(assignment.user_id, set()).add(assignment.role)
+    for user_id, roles in by_user.items():
+        if StaffRole.INTERNAL_SUPERVISOR.value in roles and len(roles) > 1:
+            user = session.get(User, user_id)
+            problems.append(Problem("supervisor_conflict", f"{user.display_name}不得既任内部质量督导员又任监考或考评",
+                                    f"{user.username} is internal supervisor and also invigilator or examiner"))
+    if not exam_session.papers:
+        problems.append(Problem("no_papers", "没有可用的已锁定试卷", "no locked paper is assigned"))
+    return problems
+
+
+def open_session(session: Session, exam_session: ExamSession, actor: Any) -> ExamSession:
+    if exam_session.status != SessionStatus.PLANNED.value:
+        raise Conflict("只有筹备中的场次可以开考", "only a planned session can open", field="status")
+    institution = session.get(Institution, exam_session.institution_id)
+    blueprint = session.get(ExamBlueprint, exam_session.blueprint_id)
+    can_certify(institution, blueprint.occupation_code, blueprint.level, exam_session.exam_date).raise_if_denied()
+    problems = readiness(session, exam_session)
+    if problems:
+        raise ValidationFailed("；".join(p.message for p in problems), "; ".join(p.message_en for p in problems),
+                               field="session", code=f"session.not_ready.{problems[0].code}")
+    exam_session.status = SessionStatus.OPEN.value
+    exam_session.opened_at = clock.now()
+    for session_paper in exam_session.papers:
+        paper = session.get(Paper, session_paper.paper_id)
+        if paper.status == PaperStatus.LOCKED.value:
+            paper.status = PaperStatus.USED.value
+    record(session, actor, "session.open", exam_session, {})
+    return exam_session
+
+
+# --- candidates -----------------------------------------------------------------------------
+
+def normalise_identity(id_type: str, id_number: str) -> str:
+    if id_type not in ID_TYPES:
+        raise _bad("id_type", f"未知证件类型 {id_type}", f"unknown ID type {id_type!r}")
+    if id_type == "resident_id":
+        try:
+            return validate_resident_id(normalise_resident_id(id_number), today=clock.now().date())
+        except InvalidValue as exc:
+            raise ValidationFailed.from_invalid_value(exc) from None
+    value = "".join(str(id_number).split()).upper()
+    if not 5 <= len(value) <= 30 or not value.isalnum():
+        raise _bad("id_number", "证件号码应为5-30位字母或数字", "an ID number has 5-30 letters or digits")
+    return value
+
+
+def register_candidate(session: Session, exam_session: ExamSession, *, name: str, id_type: str, id_number: str,
+                       employer: str = "", phone: str = "", exam_language: str = "zh", gender: str | None = None,
+                       password: str | None = None, photo_sha256: str | None = None, actor: Any) -> Candidate:
+    """Register one candidate with a ticket number unique in the session and a seat if one is free."""
+    if exam_session.status == SessionStatus.CLOSED.value:
+        raise Conflict("场次已结束", "the session is closed", field="session")
+    name = " ".join(name.split())
+    if not name or len(name) > 100:
+        raise _bad("name", "姓名不能为空且不超过100字", "a name of 1-100 characters is required")
+    normalised = normalise_identity(id_type, id_number)
+    if exam_language not in exam_session.languages:
+        raise _bad("exam_language", "本场次不提供该考试语言", "the session does not offer that language")
+    if gender not in (None, "", "M", "F"):
+        raise _bad("gender", "性别应为 M 或 F", "gender must be M or F")
+    phone = "".join(phone.split())
+    if phone and (not phone.replace("-", "").isdigit() or len(phone) > 20):
+        raise _bad("phone", "电话号码格式不正确", "the phone number is malformed")
+    if password is not None and len(password) < 6:
+        raise _bad("password", "考试密码至少6位", "an exam password needs at least 6 characters")
+    digest = id_digest(normalised)
+    if session.scalar(select(Candidate.id).where(Candidate.session_id == exam_session.id,
+                                                 Candidate.id_digest == digest)) is not None:
+        raise Conflict("该证件号码已在本场次登记", "this ID number is already registered in the session",
+                       field="id_number")
+    protected = protect_id(id_type, normalised)
+    count = session.scalar(select(func.count()).select_from(Candidate).where(
+        Candidate.session_id == exam_session.id)) or 0
+    candidate = Candidate(session_id=exam_session.id, name=name, id_type=id_type, id_cipher=protected.cipher,
+                          id_digest=protected.digest, id_masked=protected.masked, gender=gender or None,
+                          employer=employer.strip()[:200], phone=phone, exam_language=exam_language,
+                          ticket_number=ticket_number(exam_session, count + 1), photo_sha256=photo_sha256,
+                          password_hash=generate_password_hash(password) if password else None,
+                          registered_at=clock.now())
+    session.add(candidate)
+    session.flush()
+    _seat(session, exam_session, candidate)
+    record(session, actor, "candidate.register", candidate, {"session": exam_session.id,
+                                                              "ticket": candidate.ticket_number})
+    return candidate
+
+
+def ticket_number(exam_session: ExamSession, serial: int) -> str:
+    """准考证号: exam date (8) + session id (6) + serial (4), e.g. 20261128 000012 0007."""
+    return f"{exam_session.exam_date:%Y%m%d}{exam_session.id:06d}{serial:04d}"
+
+
+def _seat(session: Session, exam_session: ExamSession, candidate: Candidate) -> None:
+    """The next free seat, rooms in order."""
+    for room in exam_session.rooms:
+        taken = set(session.scalars(select(Candidate.seat).where(Candidate.room_id == room.id)))
+        free = next((s for s in range(1, room.capacity + 1) if s not in taken), None)
+        if free is not None:
+            candidate.room_id, candidate.seat = room.id, free
+            session.flush()
+            return
+
+
+def find_candidate(session: Session, exam_session_id: int, candidate_id: int) -> Candidate:
+    candidate = session.get(Candidate, candidate_id)
+    if candidate is None or candidate.session_id != exam_session_id:
+        raise NotFound("考生不存在", "candidate not found", field="candidate_id")
+    return candidate
