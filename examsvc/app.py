@@ -56,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from examsvc.accounts import routes as account_routes
     from examsvc.audit import routes as audit_routes
     from examsvc.bank import routes as bank_routes
+    from examsvc.delivery import routes as exam_routes
     from examsvc.institutions import routes as institution_routes
 
     account_routes.init_app(app)
@@ -64,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     institution_routes.init_app(app)
     admin_routes.init_app(app)
     bank_routes.init_app(app)
+    exam_routes.init_app(app)
     api.init_app(app)
 
     @app.before_request

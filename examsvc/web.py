@@ -63,7 +63,7 @@ def _template_globals() -> dict[str, Any]:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz"
+    return request.path.startswith(("/api/", "/exam/api/")) or request.path == "/healthz"
 
 
 def error_response(status: int, code: str, message: str, message_en: str, field: str | None = None) -> Any:
@@ -131,6 +131,12 @@ def tasks_for(user: Any) -> list[Task]:
                           _("Items by blueprint, element, type, status, author and language")))
         tasks.append(Task(_("Bank coverage"), url_for("bank.list_blueprints"),
                           _("Blueprints, and approved items per element against the minimum")))
+    if has_permission(user, Permission.INSTITUTION_MANAGE):
+        tasks.append(Task(_("Assemble papers"), url_for("papers.assemble_form"),
+                          _("Parallel forms from the approved bank for a blueprint your institution is filed for")))
+    if has_permission(user, Permission.INSTITUTION_VIEW):
+        tasks.append(Task(_("Papers"), url_for("papers.list_papers"),
+                          _("Assembled papers, their reports against the blueprint, locking and printing")))
     if has_permission(user, Permission.AUDIT_VIEW):
         tasks.append(Task(_("Audit trail"), url_for("audit.list_events"), _("Every recorded action, and a check of the chain")))
     if has_permission(user, Permission.USERS_MANAGE):

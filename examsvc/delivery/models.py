@@ -45,8 +45,7 @@ class Attempt(Base):
     item_order: Mapped[list[int]] = mapped_column(JSON)              # paper positions in display order
     option_orders: Mapped[dict[str, Any]] = mapped_column(JSON)      # position -> original letters in display order
 
-    answers: Mapped[list["Answer"]] = relationship(back_populates="attempt", order_by="Answer.position",
-                                                   lazy="selectin")
+    answers: Mapped[list["Answer"]] = relationship(back_populates="attempt", order_by="Answer.position")
 
 
 class Answer(Base):

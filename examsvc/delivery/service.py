@@ -24,6 +24,7 @@ from werkzeug.security import check_password_hash
 from examsvc import clock
 from examsvc.audit.service import record
 from examsvc.delivery.models import CLOSED_STATUSES, Answer, Attempt, AttemptStatus
+from examsvc.jobs.service import periodic
 from examsvc.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from examsvc.papers.models import Paper
 from examsvc.protect import id_digest
@@ -57,7 +58,7 @@ def sign_in(session: Session, *, ticket_number: str, id_number: str = "", passwo
     ticket_number = "".join(ticket_number.split())
     candidate = session.scalar(select(Candidate).where(Candidate.ticket_number == ticket_number))
     refused = Forbidden("准考证号或证件号码不正确", "wrong ticket number or ID number", field="ticket_number",
-                        code="sign_in_failed")
+                        code="sign_in_failed").with_status(401)
     if candidate is None:
         raise refused
     if password:
@@ -163,6 +164,7 @@ def settle(session: Session, attempt: Attempt, now: datetime | None = None) -> A
     return attempt
 
 
+@periodic
 def close_expired(session: Session, now: datetime | None = None) -> int:
     """Close every attempt past its deadline, browser or not; run by the job runner's sweep."""
     now = now or clock.now()

@@ -16,19 +16,22 @@ from examsvc.papers.models import Paper, PaperItem
 DISPLAY_LETTERS = "ABCDE"
 
 
-_CACHE: dict[tuple[int, str], dict[int, dict[str, Any]]] = {}
+_CACHE: dict[int, dict[int, dict[str, Any]]] = {}
 _CACHE_SIZE = 64
 
 
-def paper_items(session: Session, paper: Paper) -> dict[int, dict[str, Any]]:
-    """The public text of a paper by position. A locked paper never changes, so its text is cached
-    per process by snapshot hash (this is immutable content, not exam state)."""
-    key = (paper.id, paper.snapshot_hash or "")
-    if paper.snapshot_hash and key in _CACHE:
-        return _CACHE[key]
+def paper_items(session: Session, paper_id: int) -> dict[int, dict[str, Any]]:
+    """The public text of a paper by position.
+
+    Only locked papers reach candidates and a locked paper never changes, so its text is cached
+    per process by paper id (immutable content, not exam state): a save costs no paper query.
+    """
+    cached = _CACHE.get(paper_id)
+    if cached is not None:
+        return cached
     rows = session.execute(select(PaperItem.position, PaperItem.item_type, PaperItem.points, ItemVersion.content)
                            .join(ItemVersion, ItemVersion.id == PaperItem.item_version_id)
-                           .where(PaperItem.paper_id == paper.id).order_by(PaperItem.position)).all()
+                           .where(PaperItem.paper_id == paper_id).order_by(PaperItem.position)).all()
     items = {}
     for position, item_type, points, content in rows:
         variants = {}
@@ -37,20 +40,20 @@ def paper_items(session: Session, paper: Paper) -> dict[int, dict[str, Any]]:
             if variant:
                 variants[language] = {"stem": variant["stem"], "options": dict(map(tuple, variant.get("options", [])))}
         items[position] = {"type": item_type, "points": points, "variants": variants}
-    if paper.snapshot_hash:
+    if session.scalar(select(Paper.snapshot_hash).where(Paper.id == paper_id)):
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = items
+        _CACHE[paper_id] = items
     return items
 
 
-def item_types(session: Session, paper: Paper) -> dict[int, str]:
-    return {position: item["type"] for position, item in paper_items(session, paper).items()}
+def item_types(session: Session, paper_id: int) -> dict[int, str]:
+    return {position: item["type"] for position, item in paper_items(session, paper_id).items()}
 
 
 def attempt_view(session: Session, attempt: Attempt) -> dict[str, Any]:
-    paper = session.get(Paper, attempt.paper_id)
-    items = paper_items(session, paper)
+    items = paper_items(session, attempt.paper_id)
+    title = session.scalar(select(Paper.title).where(Paper.id == attempt.paper_id))
     answers = {a.position: a for a in attempt.answers}
     shown = []
     for number, position in enumerate(attempt.item_order, start=1):
@@ -66,4 +69,4 @@ def attempt_view(session: Session, attempt: Attempt) -> dict[str, Any]:
                       "seq": answer.seq if answer else 0})
     return {"attempt_id": attempt.id, "status": attempt.status, "language": attempt.language,
             "remaining_seconds": remaining_seconds(attempt), "last_seq": attempt.last_seq,
-            "deadline_at": attempt.deadline_at.isoformat(), "title": paper.title, "items": shown}
+            "deadline_at": attempt.deadline_at.isoformat(), "title": title, "items": shown}

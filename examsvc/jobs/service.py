@@ -29,6 +29,28 @@ Handler = Callable[[Session, dict[str, Any], "Progress"], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
 
 
+#: Functions the job runners call on every pass, each in its own transaction (e.g. closing attempts
+#: whose deadline passed while no browser was there).
+PERIODIC: list[Callable[[Session], Any]] = []
+
+
+def periodic(function: Callable[[Session], Any]) -> Callable[[Session], Any]:
+    PERIODIC.append(function)
+    return function
+
+
+def run_periodic() -> None:
+    maker = current_app.extensions["examsvc.sessionmaker"]
+    for function in PERIODIC:
+        with maker() as session:
+            try:
+                function(session)
+                session.commit()
+            except Exception:
+                session.rollback()
+                log.exception("periodic task %s failed", function.__name__)
+
+
 def job_handler(kind: str) -> Callable[[Handler], Handler]:
     """Register the function that runs jobs of ``kind``; it returns the JSON-able result."""
 

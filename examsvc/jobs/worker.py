@@ -8,7 +8,7 @@ import time
 
 from flask import Flask, current_app
 
-from examsvc.jobs.service import run_pending
+from examsvc.jobs.service import run_pending, run_periodic
 
 log = logging.getLogger(__name__)
 _wake = threading.Event()
@@ -30,6 +30,7 @@ def start_worker_thread(app: Flask) -> threading.Thread:
             while True:
                 try:
                     run_pending()
+                    run_periodic()
                 except Exception:  # a database hiccup must not kill the runner
                     log.exception("job runner iteration failed")
                 _wake.wait(app.config["JOBS_POLL_SECONDS"])
@@ -55,5 +56,7 @@ def start_on_first_request(app: Flask) -> None:
 def run_forever(poll_seconds: float) -> None:
     """The loop of ``examsvc worker``."""
     while True:
-        if not run_pending():
+        ran = run_pending()
+        run_periodic()
+        if not ran:
             time.sleep(poll_seconds)

@@ -20,7 +20,12 @@ def resident_id(serial: int) -> str:
 
 
 @pytest.fixture
-def exam(session, papers_world):
+def exam(app, session, papers_world):
+    with app.app_context():
+        return _exam(session, papers_world)
+
+
+def _exam(session, papers_world):
     w = papers_world
     run = start_assembly(session, institution=w["A"], blueprint_version=w["version"], forms=2,
                          overrides={"seed": 1, "time_limit": 30}, actor=w["admin"])
@@ -42,8 +47,9 @@ def exam(session, papers_world):
     return {**w, "session": exam_session, "papers": papers, "invigilators": invigilators, "candidates": candidates}
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def app_context(app):
-    """Delivery services read settings and the data key from the app (no client requests here)."""
+    """Delivery services read settings and the data key from the app; service tests push a context
+    (tests that send requests through ``client`` must not)."""
     with app.app_context():
         yield

@@ -15,13 +15,15 @@ from examsvc.errors import Forbidden, ValidationFailed
 from examsvc.papers.models import Paper
 from tests.delivery.conftest import EXAM_DAY, resident_id
 
+pytestmark = pytest.mark.usefixtures("app_context")
+
 
 def _start(session, exam, index=0):
     candidate = exam["candidates"][index]
     check_in(session, candidate, exam["invigilators"][0])
     signed = sign_in(session, ticket_number=candidate.ticket_number, id_number=resident_id(index + 1))
     attempt = start_or_resume(session, signed)
-    return attempt, item_types(session, session.get(Paper, attempt.paper_id))
+    return attempt, item_types(session, attempt.paper_id)
 
 
 def test_sign_in_needs_the_right_id_the_window_and_check_in(session, exam):
@@ -136,3 +138,15 @@ def test_resume_after_reload_restores_answers_and_time(session, exam):
     shown = next(i for i in view["items"] if i["position"] == position)
     assert shown["response"] == sorted(letters[:2]) and shown["flagged"]
     assert "key" not in str(view) and "explanation" not in str(view) and "element_code" not in str(view)
+
+
+def test_the_job_runner_sweep_closes_attempts_whose_browser_is_gone(session, exam):
+    from examsvc.jobs.service import run_periodic
+
+    with clock.frozen(EXAM_DAY) as frozen:
+        attempt, _types = _start(session, exam)
+        session.commit()
+        frozen.advance(timedelta(minutes=91))
+        run_periodic()
+    session.expire_all()
+    assert session.get(type(attempt), attempt.id).status == "expired"

@@ -14,6 +14,8 @@ from examsvc.sessions.service import (
 from tests.conftest import make_user
 from tests.delivery.conftest import EXAM_DAY, resident_id
 
+pytestmark = pytest.mark.usefixtures("app_context")
+
 
 @pytest.fixture
 def planned(session, papers_world):

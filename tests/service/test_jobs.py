@@ -69,3 +69,4 @@ def test_a_job_whose_worker_died_is_claimed_again(app, session, handlers):
         with clock.frozen(clock.now() + timedelta(seconds=app.config["JOBS_STALE_SECONDS"] + 1)):
             again = claim_next(session)
         assert again is not None and again.id == job.id
+

@@ -28,6 +28,8 @@ PUBLIC = {
     "web.healthz",
     "api-docs.openapi_json",
     "api_tokens.Tokens",        # exchanges a password for a token
+    "exam.sign_in",             # candidates sign in with ticket and ID number
+    "exam.sign_out",
 }
 #: Any signed-in user, whatever the role; signed-out users are sent to sign in.
 SIGNED_IN = {
@@ -44,10 +46,11 @@ class Route:
     method: str
     permission: Permission | None
     institution_arg: str | None
+    candidate_only: bool = False  # the exam room: a signed-in candidate's own attempt, never staff
 
     @property
     def is_api(self) -> bool:
-        return self.rule.startswith("/api/")
+        return self.rule.startswith("/api/") or self.rule.startswith("/exam/api/")
 
     def __str__(self) -> str:
         return f"{self.method} {self.rule} ({self.endpoint})"
@@ -61,7 +64,8 @@ def discover_routes(app) -> list[Route]:
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             handler = getattr(view_class, method.lower()) if view_class is not None else view
             found.append(Route(rule.endpoint, rule.rule, method, getattr(handler, "required_permission", None),
-                               getattr(handler, "institution_arg", None)))
+                               getattr(handler, "institution_arg", None),
+                               bool(getattr(handler, "candidate_required", False))))
     return found
 
 
@@ -104,7 +108,8 @@ def targets(route: Route) -> list[str | None]:
 def is_sign_in_prompt(route: Route, response) -> bool:
     if route.is_api:
         return response.status_code == 401 and response.get_json()["code"] == "unauthenticated"
-    return response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
+    sign_in = "/exam/sign-in" if route.candidate_only else "/login"
+    return response.status_code == 302 and urlsplit(response.headers["Location"]).path == sign_in
 
 
 def request(client, route: Route, url: str, headers: dict[str, str]):
@@ -127,7 +132,8 @@ def signed_up(session, world) -> dict[str, int]:
 
 
 def undeclared(routes: list[Route]) -> list[str]:
-    return sorted({str(r) for r in routes if r.permission is None and r.endpoint not in PUBLIC | SIGNED_IN})
+    return sorted({str(r) for r in routes
+                   if r.permission is None and not r.candidate_only and r.endpoint not in PUBLIC | SIGNED_IN})
 
 
 def test_every_route_declares_a_permission_or_is_listed_as_open(routes):
@@ -185,6 +191,11 @@ def _check_principal(app, client, route_list, signed_up, principal, headers, how
         for target in targets(route):
             url = url_for_route(app, route, signed_up.get(target))
             response = request(client, route, url, headers)
+            if route.candidate_only:  # staff are no candidates: the exam room asks them to sign in as one
+                if not is_sign_in_prompt(route, response):
+                    problems.append(f"{principal.username} via {how}: {route} answered {response.status_code}, "
+                                    "expected the candidate sign-in prompt")
+                continue
             if route.permission is None or allowed(principal, route, target):
                 ok = response.status_code not in (401, 403) and response.status_code < 500 \
                     and not is_sign_in_prompt(route, response)
