@@ -14,3 +14,6 @@ from examsvc.delivery.models import Answer, Attempt  # noqa: F401
 from examsvc.sessions.models import (  # noqa: F401
     Candidate, ExamSession, Incident, SessionPaper, SessionRoom, StaffAssignment,
 )
+from examsvc.grading.models import (  # noqa: F401
+    ComponentScore, KeyCorrection, PassRecord, ResultPublication, ReviewRequest, ScoreChange,
+)
