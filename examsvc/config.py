@@ -42,6 +42,7 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "JOBS_STALE_SECONDS": (300, "a running job without a heartbeat for this long is run again"),
     "INVIGILATORS_PER_ROOM_MIN": (2, "invigilators each exam room needs at least"),
     "CANDIDATES_PER_INVIGILATOR_MAX": (15, "candidates one invigilator may watch at most"),
+    "RESULT_NOTICE_DAYS": (5, "days results stay published (公示) before they can be confirmed"),
     "BANK_APPROVALS_NEEDED": (1, "reviewers' approvals that make an item version approved"),
 }
 
