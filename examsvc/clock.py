@@ -13,6 +13,15 @@ from typing import Iterator
 _override: datetime | None = None
 
 
+def local_time(moment: datetime) -> datetime:
+    """``moment`` in the service's time zone (``TIMEZONE``, China Standard Time by default), for display."""
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    return moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+
+
 def now() -> datetime:
     """Current time as an aware UTC datetime."""
     return _override if _override is not None else datetime.now(UTC)

@@ -10,6 +10,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 
 from examsvc.accounts.models import User
 from examsvc.accounts.service import authenticate, user_for_token
+from examsvc.clock import local_time
 from examsvc.db import get_session, unit_of_work
 
 bp = Blueprint("accounts", __name__)
@@ -75,7 +76,7 @@ def login() -> Any:
             return redirect(_safe_next(request.form.get("next")))
         if outcome.reason == "locked":
             error = _("This account is locked after too many failed sign-ins. Try again after %(until)s.",
-                      until=outcome.locked_until.astimezone().strftime("%H:%M"))
+                      until=local_time(outcome.locked_until).strftime("%H:%M"))
         elif outcome.reason == "inactive":
             error = _("This account is disabled.")
         else:

@@ -81,6 +81,9 @@ class LoginOutcome:
         return self.user is not None and self.reason is None
 
 
+_DUMMY_HASH = generate_password_hash("examsvc-timing-equaliser")
+
+
 def authenticate(session: Session, username: str, password: str, *, max_failures: int,
                  lock_minutes: int) -> LoginOutcome:
     """Check a password; count failures and lock after ``max_failures`` in a row.
@@ -91,6 +94,8 @@ def authenticate(session: Session, username: str, password: str, *, max_failures
     now = clock.now()
     user = session.scalar(select(User).where(User.username == username.strip()).with_for_update())
     if user is None:
+        # Spend the time of a real check, so response times do not tell which usernames exist.
+        check_password_hash(_DUMMY_HASH, password)
         record(session, None, "login.failed", ("user", None), {"username": username[:64], "reason": "unknown"})
         return LoginOutcome(None, "unknown")
     if user.locked_until is not None and user.locked_until > now:

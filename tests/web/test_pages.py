@@ -300,3 +300,12 @@ def test_the_user_form_names_the_problem_and_writes_nothing(client, session, for
     assert response.status_code == status
     assert re.search(rf'<p class="error" role="alert">{named}：', response.get_data(as_text=True))
     assert count_rows(session, User) == users
+
+
+def test_the_lock_message_shows_the_end_in_beijing_time(client, session):
+    make_user(session, "lin", "candidate")
+    at = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
+    with clock.frozen(at):
+        for _ in range(5):
+            page = login(client, "lin", "wrong-password").get_data(as_text=True)
+    assert "10:15" in page and "02:15" not in page
