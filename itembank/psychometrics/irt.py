@@ -44,6 +44,9 @@ __all__ = ["IRTResult", "fit_irt", "probability", "item_information", "test_info
 
 Model = Literal["rasch", "2pl", "3pl"]
 
+#: Largest absolute slope estimated; intercepts are bounded by three times this.
+SLOPE_MAX = 10.0
+
 
 @dataclass(frozen=True, eq=False)
 class IRTResult:
@@ -126,6 +129,25 @@ class _Dichotomous:
         self.model, self.k = model, n_items
         self.cols = {"rasch": 1, "2pl": 2, "3pl": 3}[model]
         self.prior = prior if model == "3pl" else None
+        # Box bounds keep unidentified estimates (a perfectly separating item, tiny samples)
+        # finite; an estimate on a bound gets the note "irt.at_bound".
+        per_item = {"rasch": [(-SLOPE_MAX * 3, SLOPE_MAX * 3)],
+                    "2pl": [(-SLOPE_MAX, SLOPE_MAX), (-3 * SLOPE_MAX, 3 * SLOPE_MAX)],
+                    "3pl": [(-SLOPE_MAX, SLOPE_MAX), (-3 * SLOPE_MAX, 3 * SLOPE_MAX),
+                            (-12.0, 12.0)]}[model]
+        bounds = per_item * n_items + ([(0.01, SLOPE_MAX)] if model == "rasch" else [])
+        self.lower, self.upper = np.array(bounds).T
+        # A parameter that reaches a bound sits on a flat ridge of the likelihood (e.g. a step
+        # function between two quadrature nodes); its item is frozen so the rest converges.
+        self.frozen = np.zeros(n_items, dtype=bool)
+        self.frozen_common = False
+
+    def at_bound(self, flat: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Mask of the items with a parameter on a bound, and whether the common slope is."""
+        hit = (flat <= self.lower + 1e-9) | (flat >= self.upper - 1e-9)
+        if self.model == "rasch":
+            return hit[:-1], bool(hit[-1])
+        return hit.reshape(self.k, self.cols).any(axis=1), False
 
     def unpack(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self.model == "rasch":
@@ -191,11 +213,12 @@ class _Dichotomous:
                 info[:, 2, 2] += ph
             info += 1e-9 * np.eye(self.cols)
             step = np.clip(np.linalg.solve(info, g[..., None])[..., 0], -1.0, 1.0)
+            step[self.frozen] = 0.0
             if common is not None:
                 step = np.append(step.ravel(), 0.0)
             old = self.objective(flat, theta, r, n)
             for _ in range(12):
-                new_flat = flat + step.ravel()
+                new_flat = np.clip(flat + step.ravel(), self.lower, self.upper)
                 worse = self.objective(new_flat, theta, r, n) < old - 1e-10
                 if not worse.any():
                     break
@@ -207,16 +230,19 @@ class _Dichotomous:
                 p, _, common = self.terms(flat, theta)
                 e = (r - n * p) / (p * (1 - p))
                 sa = np.clip((e * common).sum() / max((n / (p * (1 - p)) * common ** 2).sum(),
-                                                      1e-9), -0.5, 0.5)
+                                                      1e-9), -0.5, 0.5) * (not self.frozen_common)
                 old_total = self.objective(flat, theta, r, n).sum()
                 for _ in range(12):
                     trial = flat.copy()
-                    trial[-1] += sa
+                    trial[-1] = np.clip(trial[-1] + sa, self.lower[-1], self.upper[-1])
                     if self.objective(trial, theta, r, n).sum() >= old_total - 1e-10:
                         break
                     sa *= 0.5
                 flat = trial
                 moved = max(moved, abs(sa))
+            items, slope = self.at_bound(flat)
+            self.frozen |= items
+            self.frozen_common |= slope
             if moved < 1e-7:
                 break
         return flat
@@ -236,7 +262,7 @@ def _e_step(spec: _Dichotomous, flat, theta, weights, u1, obs, counts):
 
 def fit_irt(responses: Any, model: Model = "2pl", *, item_names: Sequence[str] | None = None,
             missing: Literal["ignore", "incorrect"] = "ignore", n_quadrature: int = 61,
-            quadrature_bound: float = 6.0, max_iter: int = 2000, tol: float = 1e-5,
+            quadrature_bound: float = 6.0, max_iter: int = 1000, tol: float = 1e-5,
             guessing_prior: tuple[float, float] | None = (5.0, 17.0),
             se_method: Literal["auto", "hessian", "xpd", "none"] = "auto",
             hessian_max_params: int = 30) -> IRTResult:
@@ -364,6 +390,12 @@ def fit_irt(responses: Any, model: Model = "2pl", *, item_names: Sequence[str] |
     fit = dichotomous_fit(p_final, r, n)
     var_eap = np.average((eap - np.average(eap, weights=counts)) ** 2, weights=counts)
     reliability = float(var_eap / (var_eap + np.average(psd ** 2, weights=counts)))
+    bound = np.flatnonzero(spec.frozen) if not spec.frozen_common else np.arange(k)
+    if bound.size:
+        notes.append(Note("irt.at_bound", "数据无法确定这些题的参数，估计值停在边界上（如 |a| = 10），仅供参考",
+                          "the data do not pin down these items' parameters: the estimates stopped "
+                          "on a bound (e.g. |a| = 10); treat them as unreliable",
+                          tuple(np.flatnonzero(usable)[bound].tolist())))
     extreme = np.flatnonzero((np.abs(a_out) > 8) | (np.abs(b) > 8))
     if extreme.size:
         notes.append(Note("irt.extreme_estimate", "参数估计值极端（|a| 或 |b| > 8），题目可能有问题",

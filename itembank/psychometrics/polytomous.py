@@ -26,6 +26,7 @@ nobody obtained) leaves the item out (note ``item.empty_category``).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
@@ -36,6 +37,7 @@ from itembank.errors import InvalidValue
 from itembank.psychometrics._common import (MISSING, Note, as_score_matrix, collapse_patterns,
                                             normal_quadrature, observed_information, posterior)
 from itembank.psychometrics.fit import polytomous_fit
+from itembank.psychometrics.irt import SLOPE_MAX
 
 __all__ = ["PolytomousResult", "fit_polytomous", "category_probabilities"]
 
@@ -117,6 +119,8 @@ def _item_step(model, par, theta, r, free) -> np.ndarray:
     for _ in range(12):
         new = par.copy()
         new[free] += step
+        new[0] = np.clip(new[0], -SLOPE_MAX, SLOPE_MAX)
+        new[1:] = np.clip(new[1:], -3 * SLOPE_MAX, 3 * SLOPE_MAX)
         ordered = model != "grm" or np.all(np.diff(new[1:]) < 0)
         if ordered and (r * np.log(_probs(model, new, theta)[0])).sum() >= old - 1e-10:
             return new
@@ -200,8 +204,10 @@ def fit_polytomous(responses: Any, model: Literal["grm", "gpcm", "pcm"] = "grm",
                            "model must be 'grm', 'gpcm' or 'pcm'")
     raw = np.asarray(responses, dtype=float) if not hasattr(responses, "scores") else None
     if max_scores is None and raw is not None:
-        observed = np.nanmax(np.where(raw == MISSING, np.nan, raw), axis=0) if raw.ndim == 2 \
-            else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)     # an all-missing column
+            observed = np.nanmax(np.where(raw == MISSING, np.nan, raw), axis=0) \
+                if raw.ndim == 2 else None
         max_scores = None if observed is None else np.maximum(np.nan_to_num(observed), 1)
     matrix = as_score_matrix(responses, max_scores=max_scores, item_names=item_names)
     scores = matrix.scores.astype(np.int64)
@@ -259,9 +265,11 @@ def fit_polytomous(responses: Any, model: Literal["grm", "gpcm", "pcm"] = "grm",
     converged, it = False, 0
     for it in range(1, max_iter + 1):
         _, rs, _ = d.e_step(params)
-        new = [_item_step(model, par, theta, r, np.arange(par.size) >= (1 if common else 0))
+        # An item whose slope or intercept reached a bound is frozen (see irt._Dichotomous).
+        new = [par if _on_bound(par, common) else
+               _item_step(model, par, theta, r, np.arange(par.size) >= (1 if common else 0))
                for par, r in zip(params, rs)]
-        if common:
+        if common and 0.01 < new[0][0] < SLOPE_MAX:
             new = _common_slope_step(new, theta, rs)
         change = max(np.max(np.abs(x - y)) for x, y in zip(new, params))
         params = new
@@ -269,6 +277,11 @@ def fit_polytomous(responses: Any, model: Literal["grm", "gpcm", "pcm"] = "grm",
             converged = True
             break
     loglik, rs, post = d.e_step(params)
+    on_bound = tuple(j for j, par in zip(usable, params) if _on_bound(par, common))
+    if on_bound:
+        notes.append(Note("irt.at_bound", "数据无法确定这些题的参数，估计值停在边界上，仅供参考",
+                          "the data do not pin down these items' parameters: the estimates stopped "
+                          "on a bound; treat them as unreliable", on_bound))
     if not converged:
         notes.append(Note("irt.not_converged", f"EM 在 {max_iter} 轮内未收敛，结果仅供参考",
                           f"EM did not converge within {max_iter} cycles; treat the results with "
@@ -308,6 +321,7 @@ def fit_polytomous(responses: Any, model: Literal["grm", "gpcm", "pcm"] = "grm",
     thresholds, se_thr, intercepts = [np.array([])] * n_items, [np.array([])] * n_items, \
         [np.array([])] * n_items
     category_scores: list[tuple[int, ...]] = [()] * n_items
+    zero_slope: list[int] = []
     for pos, j in enumerate(usable):
         par, se = params[pos], se_par[pos]
         a = 1.0 if common else par[0]
@@ -316,6 +330,9 @@ def fit_polytomous(responses: Any, model: Literal["grm", "gpcm", "pcm"] = "grm",
         se_a[j] = np.nan if common else se[0]
         intercepts[j] = rest.copy()
         m = rest.size
+        if abs(a) < 1e-6:                       # no slope: thresholds undefined
+            zero_slope.append(j)
+            a = np.nan
         # Delta method: gradient of each threshold w.r.t. (a, intercepts) of the item.
         grad = np.zeros((m, m + 1))
         if model == "grm":
@@ -336,6 +353,10 @@ def fit_polytomous(responses: Any, model: Literal["grm", "gpcm", "pcm"] = "grm",
         category_scores[j] = cats[pos]
         p, _ = _probs(model, par, theta)
         infit[j], outfit[j] = polytomous_fit(p, rs[pos])
+    if zero_slope:
+        notes.append(Note("irt.zero_slope", "区分度估计为 0：阈值无定义（null）",
+                          "the slope is estimated at 0: the thresholds are undefined (null)",
+                          tuple(zero_slope)))
     n_par = flat.size
     return PolytomousResult(
         model=model, item_names=matrix.item_names, category_scores=tuple(category_scores),
@@ -348,6 +369,15 @@ def fit_polytomous(responses: Any, model: Literal["grm", "gpcm", "pcm"] = "grm",
         excluded_items=skipped, notes=tuple(notes))
 
 
+def _on_bound(par: np.ndarray, common: bool = False) -> bool:
+    """A slope or intercept stopped on its bound: the item is not identified by the data.
+
+    With a common slope (PCM) only the intercepts count; the slope's bounds stop its own step.
+    """
+    return bool(np.any(np.abs(par[1:]) >= 3 * SLOPE_MAX - 1e-9)
+                or (not common and abs(par[0]) >= SLOPE_MAX - 1e-9))
+
+
 def _common_slope_step(params, theta, rs):
     """Newton step with halving on the PCM common slope, summed over items."""
     g = info = total = 0.0
@@ -358,7 +388,8 @@ def _common_slope_step(params, theta, rs):
         total += (r * np.log(p)).sum()
     step = float(np.clip(g / max(info, 1e-9), -0.5, 0.5))
     for _ in range(12):
-        trial = [np.concatenate(([par[0] + step], par[1:])) for par in params]
+        slope = float(np.clip(params[0][0] + step, 0.01, SLOPE_MAX))
+        trial = [np.concatenate(([slope], par[1:])) for par in params]
         if sum((r * np.log(_probs("pcm", par, theta)[0])).sum() for par, r in zip(trial, rs)) \
                 >= total - 1e-10:
             return trial

@@ -130,3 +130,13 @@ def test_100_item_test_is_unbiased_with_default_quadrature():
     assert abs(np.mean(default.a - a)) < 0.02
     np.testing.assert_allclose(default.a, fine.a, atol=2e-3)       # converged in quadrature
     assert np.mean(coarse.a - a) < np.mean(default.a - a) - 0.03   # too few nodes: biased
+
+
+def test_unidentified_item_stops_on_a_bound_with_note():
+    x = load_lsat("lsat7")
+    steep = (x.sum(axis=1) >= 4).astype(np.int8)          # a perfect Guttman step: a -> infinity
+    res = fit_irt(np.column_stack([x, steep]), "2pl")
+    assert res.converged
+    assert abs(res.a[5]) == pytest.approx(10.0)
+    assert any(n.code == "irt.at_bound" and 5 in n.items for n in res.notes)
+    assert np.all(np.abs(res.a[:5]) < 5)
