@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,17 +17,24 @@ from examsvc.papers.models import Paper, PaperItem
 DISPLAY_LETTERS = "ABCDE"
 
 
-_CACHE: dict[int, dict[int, dict[str, Any]]] = {}
+_CACHE_KEY = "examsvc.delivery.paper_text"
 _CACHE_SIZE = 64
+
+
+def _cache() -> dict[int, dict[int, dict[str, Any]]]:
+    # Kept with the app, not the module: a paper id names one paper only within one database, and
+    # a process may build more than one app (tests do, each on a wiped database reusing ids).
+    return current_app.extensions.setdefault(_CACHE_KEY, {})
 
 
 def paper_items(session: Session, paper_id: int) -> dict[int, dict[str, Any]]:
     """The public text of a paper by position.
 
     Only locked papers reach candidates and a locked paper never changes, so its text is cached
-    per process by paper id (immutable content, not exam state): a save costs no paper query.
+    per app by paper id (immutable content, not exam state): a save costs no paper query.
     """
-    cached = _CACHE.get(paper_id)
+    cache = _cache()
+    cached = cache.get(paper_id)
     if cached is not None:
         return cached
     rows = session.execute(select(PaperItem.position, PaperItem.item_type, PaperItem.points, ItemVersion.content)
@@ -41,9 +49,9 @@ def paper_items(session: Session, paper_id: int) -> dict[int, dict[str, Any]]:
                 variants[language] = {"stem": variant["stem"], "options": dict(map(tuple, variant.get("options", [])))}
         items[position] = {"type": item_type, "points": points, "variants": variants}
     if session.scalar(select(Paper.snapshot_hash).where(Paper.id == paper_id)):
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[paper_id] = items
+        if len(cache) >= _CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[paper_id] = items
     return items
 
 

@@ -111,3 +111,32 @@ def test_wrong_ticket_or_id_and_a_ticket_of_a_closed_session_are_refused(client,
         late = client.post("/exam/sign-in", data={"ticket_number": candidate.ticket_number,
                                                   "id_number": resident_id(1), "csrf_token": token})
         assert late.status_code == 403
+
+
+def test_paper_text_is_cached_per_app_so_a_new_database_reusing_paper_ids_shows_its_own_text(
+        app, client, session, checked_in, database_url, tmp_path):
+    """Paper ids repeat across databases (and across tests, which wipe one): the text cache must
+    belong to the app on its database, not to the process."""
+    from examsvc import create_app
+    from examsvc.bank.models import ItemVersion
+    from examsvc.delivery.models import Attempt
+    from examsvc.papers.models import PaperItem
+    from tests.conftest import test_config
+
+    with clock.frozen(EXAM_DAY):
+        _sign_in(client, checked_in["candidates"][0], 0)
+        first = client.get("/exam/api/state").get_json()["items"][0]
+        attempt = session.query(Attempt).one()
+        version = session.get(ItemVersion, session.query(PaperItem.item_version_id).filter_by(
+            paper_id=attempt.paper_id, position=first["position"]).scalar())
+        version.content = {**version.content, "zh": {**version.content["zh"], "stem": "另一个数据库里的题干"}}
+        session.commit()
+        other = create_app(test_config(database_url, tmp_path / "instance"))  # same data key
+        try:
+            other_client = other.test_client()
+            _sign_in(other_client, checked_in["candidates"][0], 0)
+            shown = next(i for i in other_client.get("/exam/api/state").get_json()["items"]
+                         if i["position"] == first["position"])
+        finally:
+            other.extensions["examsvc.engine"].dispose()
+    assert shown["stem"] == "另一个数据库里的题干"
