@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from examsvc.db import Base, UTCDateTime
@@ -44,6 +44,9 @@ class Attempt(Base):
     shuffle_seed: Mapped[int]
     item_order: Mapped[list[int]] = mapped_column(JSON)              # paper positions in display order
     option_orders: Mapped[dict[str, Any]] = mapped_column(JSON)      # position -> original letters in display order
+    # Sealed when the attempt closes: one byte per paper position (the answer's bitmask), so scoring a
+    # session reads one row per attempt instead of one per answer.
+    response_masks: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     answers: Mapped[list["Answer"]] = relationship(back_populates="attempt", order_by="Answer.position")
 
@@ -58,6 +61,7 @@ class Answer(Base):
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempts.id"), index=True)
     position: Mapped[int]
     response: Mapped[list[str]] = mapped_column(JSON)   # original option letters, ["T"]/["F"], [] = cleared
+    mask: Mapped[int]                                   # the same as a bitmask (A=1 … E=16, T=1, F=2) for scoring
     flagged: Mapped[bool] = mapped_column(default=False)
     seq: Mapped[int]
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime)

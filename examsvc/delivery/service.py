@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -26,10 +26,11 @@ from examsvc.audit.service import record
 from examsvc.delivery.models import CLOSED_STATUSES, Answer, Attempt, AttemptStatus
 from examsvc.jobs.service import periodic
 from examsvc.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
-from examsvc.papers.models import Paper
+from examsvc.papers.models import Paper, PaperItem
 from examsvc.protect import id_digest
 from examsvc.sessions.models import Candidate, ExamSession, Incident, SessionStatus
 from examsvc.sessions.service import normalise_identity
+from itembank.scoring import to_mask
 
 
 class AttemptClosed(ServiceError):
@@ -160,11 +161,21 @@ def settle(session: Session, attempt: Attempt, now: datetime | None = None) -> A
         attempt.status = AttemptStatus.EXPIRED.value
         attempt.closed_at = attempt.deadline_at
         attempt.closed_reason = "deadline"
+        seal(session, attempt)
         record(session, "system", "attempt.expire", attempt, {"deadline": attempt.deadline_at.isoformat()})
     return attempt
 
 
 @periodic
+def seal(session: Session, attempt: Attempt) -> None:
+    """Write the closed attempt's answers as one byte per paper position (for fast scoring)."""
+    positions = session.scalar(select(func.max(PaperItem.position)).where(PaperItem.paper_id == attempt.paper_id)) or 0
+    masks = bytearray(positions)
+    for position, mask in session.execute(select(Answer.position, Answer.mask).where(Answer.attempt_id == attempt.id)):
+        masks[position - 1] = mask
+    attempt.response_masks = bytes(masks)
+
+
 def close_expired(session: Session, now: datetime | None = None) -> int:
     """Close every attempt past its deadline, browser or not; run by the job runner's sweep."""
     now = now or clock.now()
@@ -227,11 +238,12 @@ def save_answer(session: Session, attempt: Attempt, *, position: int, response: 
     chosen = _validate_response(item_types[position], response, attempt.option_orders.get(str(position)))
     table = Answer.__table__
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(attempt_id=attempt.id, position=position, response=chosen, flagged=bool(flagged),
-                                     seq=seq, saved_at=now)
+    statement = insert(table).values(attempt_id=attempt.id, position=position, response=chosen, mask=to_mask(chosen),
+                                     flagged=bool(flagged), seq=seq, saved_at=now)
     statement = statement.on_conflict_do_update(
         index_elements=["attempt_id", "position"],
-        set_={"response": statement.excluded.response, "flagged": statement.excluded.flagged,
+        set_={"response": statement.excluded.response, "mask": statement.excluded.mask,
+              "flagged": statement.excluded.flagged,
               "seq": statement.excluded.seq, "saved_at": statement.excluded.saved_at},
         where=table.c.seq < statement.excluded.seq,
     ).returning(table.c.seq)
@@ -264,6 +276,7 @@ def submit(session: Session, attempt: Attempt) -> Attempt:
     attempt.status = AttemptStatus.SUBMITTED.value
     attempt.closed_at = clock.now()
     attempt.closed_reason = "submitted"
+    seal(session, attempt)
     record(session, "candidate", "attempt.submit", attempt, {"answers": len(attempt.answers)})
     return attempt
 
@@ -330,6 +343,7 @@ def terminate(session: Session, attempt: Attempt, actor: Any, reason: str) -> At
     attempt.status = AttemptStatus.TERMINATED.value
     attempt.closed_at = clock.now()
     attempt.closed_reason = reason.strip()[:500]
+    seal(session, attempt)
     _incident(session, _candidate(session, attempt), actor, "terminate", reason)
     record(session, actor, "attempt.terminate", attempt, {"reason": reason})
     return attempt

@@ -8,11 +8,12 @@ rows; a key correction re-scores and records every old and new score.
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import chain
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from examsvc import clock
@@ -61,21 +62,40 @@ def paper_keys(session: Session, paper: Paper, overrides: dict[int, list[str]] |
         total_points=float(paper.total_points), rule=spec.multiple_choice_scoring, pass_mark=float(spec.pass_mark))
 
 
-def _responses(session: Session, attempts: list[Attempt], keys: PaperKeys) -> np.ndarray:
-    index = {position: j for j, position in enumerate(keys.positions)}
-    row = {attempt.id: i for i, attempt in enumerate(attempts)}
+def _responses(session: Session, attempts: list[Any], keys: PaperKeys) -> np.ndarray:
+    """The answer bitmasks of ``attempts`` as an (attempts × positions) matrix.
+
+    Closed attempts carry their answers sealed as bytes (one per position): those become the matrix
+    without touching the answer rows; otherwise the answers come from one query.
+    """
+    width = max(keys.positions)
+    if all(a.response_masks is not None and len(a.response_masks) == width for a in attempts):
+        sealed = np.frombuffer(b"".join(a.response_masks for a in attempts), dtype=np.uint8).reshape(len(attempts), width)
+        return sealed[:, np.array(keys.positions) - 1].astype(np.int64)
+    column = np.full(max(keys.positions) + 1, -1, dtype=np.int64)
+    column[keys.positions] = np.arange(len(keys.positions))
+    ids = np.array([a.id for a in attempts], dtype=np.int64)
+    order = np.argsort(ids)
+    result = session.execute(select(Answer.attempt_id, Answer.position, Answer.mask)
+                             .join(Attempt, Attempt.id == Answer.attempt_id)
+                             .where(Attempt.session_id == attempts[0].session_id,
+                                    Attempt.paper_id == attempts[0].paper_id))
+    data = np.fromiter(chain.from_iterable(result), dtype=np.int64).reshape(-1, 3)
     matrix = np.zeros((len(attempts), len(keys.positions)), dtype=np.int64)
-    for attempt_id, position, response in session.execute(
-            select(Answer.attempt_id, Answer.position, Answer.response).where(Answer.attempt_id.in_(list(row)))):
-        matrix[row[attempt_id], index[position]] = to_mask(response)
+    if len(data):
+        row_index = order[np.searchsorted(ids[order], data[:, 0])]
+        matrix[row_index, column[data[:, 1]]] = data[:, 2]
     return matrix
 
 
 def _compute(session: Session, exam_session: ExamSession, overrides: dict[int, dict[int, list[str]]] | None = None
              ) -> dict[int, tuple[float, bool, str, dict[str, Any]]]:
     """candidate id -> (score, passed, method, details) for every registered candidate."""
-    attempts = list(session.scalars(select(Attempt).where(Attempt.session_id == exam_session.id)))
-    by_paper: dict[int, list[Attempt]] = defaultdict(list)
+    # Plain rows, not ORM objects: scoring reads five columns of every attempt and nothing else.
+    attempts = session.execute(select(Attempt.id, Attempt.session_id, Attempt.candidate_id, Attempt.paper_id,
+                                      Attempt.status, Attempt.closed_reason, Attempt.response_masks)
+                               .where(Attempt.session_id == exam_session.id)).all()
+    by_paper: dict[int, list[Any]] = defaultdict(list)
     for attempt in attempts:
         by_paper[attempt.paper_id].append(attempt)
     out: dict[int, tuple[float, bool, str, dict[str, Any]]] = {}
@@ -113,17 +133,13 @@ def score_session(session: Session, exam_session: ExamSession, actor: Any) -> in
     if open_attempts is not None:
         raise Conflict("仍有考生在作答", "an attempt is still open", field="status")
     results = _compute(session, exam_session)
-    existing = {s.candidate_id: s for s in session.scalars(
-        select(ComponentScore).where(ComponentScore.session_id == exam_session.id))}
     now = clock.now()
-    for candidate_id, (score, passed, method, details) in results.items():
-        row = existing.get(candidate_id)
-        if row is None:
-            session.add(ComponentScore(session_id=exam_session.id, candidate_id=candidate_id, component="theory",
-                                       score=score, passed=passed, method=method, details=details, scored_at=now))
-        else:
-            row.score, row.passed, row.method, row.details, row.scored_at = score, passed, method, details, now
-    session.flush()
+    # Before publication a session may be scored again (e.g. after a late close): replace, in bulk.
+    session.execute(delete(ComponentScore).where(ComponentScore.session_id == exam_session.id))
+    session.execute(insert(ComponentScore), [
+        {"session_id": exam_session.id, "candidate_id": candidate_id, "component": "theory", "score": score,
+         "passed": passed, "method": method, "details": details, "scored_at": now}
+        for candidate_id, (score, passed, method, details) in results.items()])
     record(session, actor, "grading.score_session", exam_session,
            {"candidates": len(results), "passed": sum(1 for r in results.values() if r[1])})
     return len(results)
