@@ -1,0 +1,40 @@
+"""`examsvc serve` runs the app under gunicorn with stateless workers on one database."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+SCRIPT = Path(sys.executable).with_name("examsvc")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_answers_health_checks_from_several_workers(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EXAMSVC_", "FLASK_"))}
+    env.update(EXAMSVC_INSTANCE_PATH=str(tmp_path), EXAMSVC_DATABASE_URL=f"sqlite:///{tmp_path}/serve.sqlite3")
+    assert subprocess.run([str(SCRIPT), "db", "upgrade"], env=env, capture_output=True, timeout=120).returncode == 0
+    port = _free_port()
+    server = subprocess.Popen([str(SCRIPT), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        body, deadline = None, time.monotonic() + 60
+        while body is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    body = response.read().decode()
+            except OSError:
+                time.sleep(0.3)
+        assert body is not None and '"database":"ok"' in body.replace(" ", "")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        output = server.communicate(timeout=30)[0].decode(errors="replace")
+    assert output.count("Booting worker") >= 2, output
