@@ -21,7 +21,7 @@ from itembank.errors import InvalidValue, ItemBankError
 
 __all__ = ["MISSING", "PsychometricsError", "Note", "ScoreMatrix", "as_score_matrix",
            "normal_quadrature", "to_jsonable", "row_chunks", "check_group_vector", "posterior",
-           "collapse_patterns", "observed_information"]
+           "collapse_patterns", "observed_information", "squarem"]
 
 #: Code of a missing answer in a scored integer matrix (NaN plays that role in float input).
 MISSING = -1
@@ -329,3 +329,38 @@ def observed_information(gradient, flat: np.ndarray) -> np.ndarray:
         down[i] -= h
         jac[:, i] = (gradient(up) - gradient(down)) / (2 * h)
     return -(jac + jac.T) / 2
+
+
+def squarem(em, flat: np.ndarray, tol: float, max_iter: int, project):
+    """EM accelerated by SQUAREM (Varadhan & Roland 2008, scheme S3), with EM's own stopping rule.
+
+    Two EM steps :math:`x_1 = F(x_0)`, :math:`x_2 = F(x_1)` give :math:`r = x_1 - x_0`,
+    :math:`v = x_2 - 2x_1 + x_0` and the step length
+    :math:`\\alpha = -\\max(1, \\lVert r \\rVert / \\lVert v \\rVert)`; the extrapolated point
+    :math:`x_0 - 2\\alpha r + \\alpha^2 v` is stabilised by one more EM step and kept only if its
+    log-likelihood is not below that of :math:`x_0` (else :math:`x_2` is kept). Convergence is
+    still "one plain EM step moves no parameter by more than ``tol``", so acceleration changes
+    the time, not the answer. ``em(x)`` returns (F(x), log-likelihood at x); ``project(trial, x2)`` puts the extrapolated
+    point back inside the parameter space. Returns (parameters, EM steps taken, converged).
+    """
+    steps = 0
+    while steps < max_iter:
+        x1, ll0 = em(flat)
+        steps += 1
+        if np.max(np.abs(x1 - flat)) < tol:
+            return x1, steps, True
+        x2, _ = em(x1)
+        steps += 1
+        if np.max(np.abs(x2 - x1)) < tol:
+            return x2, steps, True
+        r = x1 - flat
+        v = x2 - x1 - r
+        norm_v = np.linalg.norm(v)
+        if norm_v == 0 or steps >= max_iter:
+            flat = x2
+            continue
+        alpha = -max(1.0, np.linalg.norm(r) / norm_v)
+        x3, ll_trial = em(project(flat - 2 * alpha * r + alpha ** 2 * v, x2))
+        steps += 1
+        flat = x3 if np.isfinite(ll_trial) and ll_trial >= ll0 else x2
+    return flat, steps, False

@@ -37,7 +37,8 @@ from scipy.special import expit
 
 from itembank.errors import InvalidValue
 from itembank.psychometrics._common import (MISSING, Note, as_score_matrix, collapse_patterns,
-                                            normal_quadrature, observed_information, posterior)
+                                            normal_quadrature, observed_information, posterior,
+                                            squarem)
 from itembank.psychometrics.fit import dichotomous_fit
 
 __all__ = ["IRTResult", "fit_irt", "probability", "item_information", "test_information"]
@@ -141,6 +142,12 @@ class _Dichotomous:
         # function between two quadrature nodes); its item is frozen so the rest converges.
         self.frozen = np.zeros(n_items, dtype=bool)
         self.frozen_common = False
+
+    def frozen_mask(self) -> np.ndarray:
+        """The frozen items' entries of the flat parameter vector."""
+        if self.model == "rasch":
+            return np.append(self.frozen, self.frozen_common)
+        return np.repeat(self.frozen, self.cols)
 
     def at_bound(self, flat: np.ndarray) -> tuple[np.ndarray, bool]:
         """Mask of the items with a parameter on a bound, and whether the common slope is."""
@@ -331,16 +338,7 @@ def fit_irt(responses: Any, model: Model = "2pl", *, item_names: Sequence[str] |
     else:
         c0 = guessing_prior[0] / sum(guessing_prior) if guessing_prior else 0.2
         flat = np.column_stack([np.full(k, 1.2), d0, np.full(k, np.log(c0 / (1 - c0)))]).ravel()
-    converged = False
-    it = 0
-    for it in range(1, max_iter + 1):
-        _, r, n, _ = _e_step(spec, flat, theta, weights, u1, obs, counts)
-        new = spec.m_step(flat, theta, r, n)
-        change = np.max(np.abs(new - flat))
-        flat = new
-        if change < tol:
-            converged = True
-            break
+    flat, it, converged = _squarem(spec, flat, theta, weights, u1, obs, counts, tol, max_iter)
     loglik, r, n, post = _e_step(spec, flat, theta, weights, u1, obs, counts)
     if not converged:
         notes.append(Note("irt.not_converged", f"EM 在 {max_iter} 轮内未收敛，结果仅供参考",
@@ -416,6 +414,21 @@ def fit_irt(responses: Any, model: Model = "2pl", *, item_names: Sequence[str] |
         marginal_reliability=reliability, infit=full(fit[0]), outfit=full(fit[1]),
         infit_z=full(fit[2]), outfit_z=full(fit[3]), quadrature_nodes=nodes,
         quadrature_weights=weights, excluded_items=excluded, notes=tuple(notes))
+
+
+def _squarem(spec, flat, theta, weights, u1, obs, counts, tol, max_iter):
+    """Accelerated EM (:func:`~._common.squarem`) on the dichotomous model."""
+    def em(x):
+        ll, r, n, _ = _e_step(spec, x, theta, weights, u1, obs, counts)
+        return spec.m_step(x, theta, r, n), ll
+
+    def project(trial, x2):
+        trial = np.clip(trial, spec.lower, spec.upper)
+        frozen = spec.frozen_mask()
+        trial[frozen] = x2[frozen]
+        return trial
+
+    return squarem(em, flat, tol, max_iter, project)
 
 
 def _covariance(spec, flat, theta, weights, u1, obs, counts, r, n, post, method, max_params):

@@ -35,7 +35,8 @@ from scipy.special import expit, softmax
 
 from itembank.errors import InvalidValue
 from itembank.psychometrics._common import (MISSING, Note, as_score_matrix, collapse_patterns,
-                                            normal_quadrature, observed_information, posterior)
+                                            normal_quadrature, observed_information, posterior,
+                                            squarem)
 from itembank.psychometrics.fit import polytomous_fit
 from itembank.psychometrics.irt import SLOPE_MAX
 
@@ -262,20 +263,31 @@ def fit_polytomous(responses: Any, model: Literal["grm", "gpcm", "pcm"] = "grm",
         else:
             rest = np.cumsum(np.log(freq[1:] / freq[:-1]))
         params.append(np.concatenate(([1.0], rest)))
-    converged, it = False, 0
-    for it in range(1, max_iter + 1):
-        _, rs, _ = d.e_step(params)
+    sizes = [p.size for p in params]
+
+    def em(flat_x):
+        current = _unflatten(flat_x, sizes, common)
+        ll, rs, _ = d.e_step(current)
         # An item whose slope or intercept reached a bound is frozen (see irt._Dichotomous).
         new = [par if _on_bound(par, common) else
                _item_step(model, par, theta, r, np.arange(par.size) >= (1 if common else 0))
-               for par, r in zip(params, rs)]
+               for par, r in zip(current, rs)]
         if common and 0.01 < new[0][0] < SLOPE_MAX:
             new = _common_slope_step(new, theta, rs)
-        change = max(np.max(np.abs(x - y)) for x, y in zip(new, params))
-        params = new
-        if change < tol:
-            converged = True
-            break
+        return _flatten(new, common), ll
+
+    def project(trial, x2):
+        out = _unflatten(trial, sizes, common)
+        before = _unflatten(x2, sizes, common)
+        for pos, par in enumerate(out):
+            par[0] = np.clip(par[0], 0.01 if common else -SLOPE_MAX, SLOPE_MAX)
+            par[1:] = np.clip(par[1:], -3 * SLOPE_MAX, 3 * SLOPE_MAX)
+            if _on_bound(before[pos], common) or (model == "grm" and np.any(np.diff(par[1:]) >= 0)):
+                out[pos] = before[pos]          # frozen, or GRM intercepts out of order
+        return _flatten(out, common)
+
+    flat, it, converged = squarem(em, _flatten(params, common), tol, max_iter, project)
+    params = _unflatten(flat, sizes, common)
     loglik, rs, post = d.e_step(params)
     on_bound = tuple(j for j, par in zip(usable, params) if _on_bound(par, common))
     if on_bound:
@@ -286,8 +298,6 @@ def fit_polytomous(responses: Any, model: Literal["grm", "gpcm", "pcm"] = "grm",
         notes.append(Note("irt.not_converged", f"EM 在 {max_iter} 轮内未收敛，结果仅供参考",
                           f"EM did not converge within {max_iter} cycles; treat the results with "
                           "caution"))
-    sizes = [p.size for p in params]
-    flat = _flatten(params, common)
     cov = np.full((flat.size, flat.size), np.nan)
     if standard_errors and flat.size <= hessian_max_params:
         def score(x):

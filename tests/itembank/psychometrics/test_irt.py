@@ -60,8 +60,7 @@ def test_rasch_fit_statistics_near_one():
     assert np.all(np.abs(res.infit_z) < 3.5)
     assert np.nanstd(res.theta) == pytest.approx(1.2 * np.sqrt(res.marginal_reliability), abs=0.05)
     # A misfitting item (much steeper than the rest) shows an infit well below 1.
-    x[:, 0] = dichotomous(rng, 1.2 * standard_normal(rng, n) * 0 + res.theta * 1.0,
-                          np.array([6.0]), np.array([0.0]))[:, 0]
+    x[:, 0] = dichotomous(rng, res.theta, np.array([6.0]), np.array([0.0]))[:, 0]
     assert fit_irt(x, "rasch").infit[0] < 0.85
 
 
