@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
+from datetime import date
 from typing import Any, Mapping
 
 import numpy as np
@@ -18,12 +20,13 @@ from sqlalchemy.orm import Session
 from examsvc import clock
 from examsvc.accounts.models import User
 from examsvc.audit.service import record
-from examsvc.auth import Permission, has_permission
-from examsvc.bank.models import BlueprintVersion, EnemyMember, Item, ItemVersion
+from examsvc.auth import Permission, has_permission, permitted_institutions
+from examsvc.bank.models import BlueprintVersion, EnemyMember, ExamBlueprint, Item, ItemVersion
 from examsvc.bank.service import blueprint_of, usable_versions
 from examsvc.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from examsvc.institutions.models import Institution
-from examsvc.institutions.service import can_certify
+from examsvc.institutions.service import Decision, can_certify
+from examsvc.jobs.models import Job
 from examsvc.jobs.service import enqueue, job_handler
 from examsvc.papers.models import AssemblyRun, Paper, PaperItem, PaperStatus
 from itembank.assembly import (
@@ -213,6 +216,126 @@ def require_key_access(user: Any, paper: Paper) -> None:
 def paper_versions(session: Session, paper: Paper) -> dict[int, ItemVersion]:
     ids = [i.item_version_id for i in paper.items]
     return {v.id: v for v in session.scalars(select(ItemVersion).where(ItemVersion.id.in_(ids)))}
+
+
+
+def require_content_access(user: Any, paper: Paper) -> None:
+    """A paper's items (the printable paper) are for the same people as its key: the paper's
+    institution admins and regulators. Invigilators and supervisors see the report, not the items,
+    so that nobody holding a paper before its session has not been chosen to."""
+    if not (has_permission(user, Permission.INSTITUTION_MANAGE, paper.institution_id)
+            or has_permission(user, Permission.REGULATE)):
+        raise Forbidden("无权查看试卷内容", "the paper's items are not available to you", field="paper_id")
+
+
+def request_assembly(session: Session, *, institution_id: int, blueprint_version_id: int, forms: int,
+                     overrides: Mapping[str, Any] | None, actor: User) -> AssemblyRun:
+    """:func:`start_assembly` from the ids a form or a request carries; a missing row names its field."""
+    institution = session.get(Institution, institution_id)
+    if institution is None:
+        raise NotFound(f"评价机构 {institution_id} 不存在", f"institution {institution_id} not found",
+                       field="institution_id")
+    version = session.get(BlueprintVersion, blueprint_version_id)
+    if version is None:
+        raise NotFound(f"蓝图版本 {blueprint_version_id} 不存在",
+                       f"blueprint version {blueprint_version_id} not found", field="blueprint_version_id")
+    return start_assembly(session, institution=institution, blueprint_version=version, forms=forms,
+                          overrides=overrides, actor=actor)
+
+
+@dataclass(frozen=True)
+class RunState:
+    """Where an assembly run stands, with its job's progress and, when the job failed, its error."""
+
+    status: str          # queued | running | done | infeasible | failed
+    progress: float
+    note: str = ""
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {"done", "infeasible", "failed"}
+
+
+def run_state(session: Session, run: AssemblyRun) -> RunState:
+    return _state(run, session.get(Job, run.job_id) if run.job_id else None)
+
+
+def _state(run: AssemblyRun, job: Job | None) -> RunState:
+    if run.status in {"done", "infeasible", "failed"}:
+        return RunState(run.status, 1.0)
+    if job is None:
+        return RunState(run.status, 0.0)
+    if job.status == "failed":  # the job's own transaction was rolled back: the run still says queued
+        return RunState("failed", job.progress, job.progress_note, job.error)
+    return RunState("running" if job.status == "running" else run.status, job.progress, job.progress_note)
+
+
+def _visible(query: Any, column: Any, user: Any) -> Any:
+    allowed = permitted_institutions(user, Permission.INSTITUTION_VIEW)
+    return query if allowed is None else query.where(column.in_(allowed))
+
+
+def list_papers(session: Session, user: Any, *, status: str | None = None,
+                limit: int = 500) -> list[tuple[Paper, str, str]]:
+    """Papers ``user`` may see (their institutions' for institution staff, all for regulators),
+    newest first, each with its institution's name and its blueprint's title."""
+    query = (select(Paper, Institution.name, ExamBlueprint.title)
+             .join(Institution, Institution.id == Paper.institution_id)
+             .join(BlueprintVersion, BlueprintVersion.id == Paper.blueprint_version_id)
+             .join(ExamBlueprint, ExamBlueprint.id == BlueprintVersion.blueprint_id)
+             .order_by(Paper.id.desc()).limit(limit))
+    if status:
+        query = query.where(Paper.status == status)
+    return [tuple(row) for row in session.execute(_visible(query, Paper.institution_id, user))]
+
+
+def list_runs(session: Session, user: Any, *, limit: int = 50) -> list[tuple[AssemblyRun, str, str, int, RunState]]:
+    """Assembly runs ``user`` may see, newest first, with institution name, blueprint title,
+    blueprint version number and where the run stands."""
+    query = (select(AssemblyRun, Institution.name, ExamBlueprint.title, BlueprintVersion.number, Job)
+             .join(Institution, Institution.id == AssemblyRun.institution_id)
+             .join(BlueprintVersion, BlueprintVersion.id == AssemblyRun.blueprint_version_id)
+             .join(ExamBlueprint, ExamBlueprint.id == BlueprintVersion.blueprint_id)
+             .outerjoin(Job, Job.id == AssemblyRun.job_id)
+             .order_by(AssemblyRun.id.desc()).limit(limit))
+    return [(run, name, title, number, _state(run, job))
+            for run, name, title, number, job in session.execute(_visible(query, AssemblyRun.institution_id, user))]
+
+
+@dataclass(frozen=True)
+class BlueprintChoice:
+    """A theory blueprint in an institution's filed scope, its versions (newest first) and whether
+    the institution may certify it today."""
+
+    blueprint: ExamBlueprint
+    versions: list[BlueprintVersion]
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class InstitutionChoice:
+    institution: Institution
+    blueprints: list[BlueprintChoice]
+
+
+def assembly_choices(session: Session, user: Any, on_date: date) -> list[InstitutionChoice]:
+    """What the assemble form offers ``user``: each institution they manage, with the theory
+    blueprints of its filed scope and the :func:`can_certify` answer for each."""
+    allowed = permitted_institutions(user, Permission.INSTITUTION_MANAGE)
+    query = select(Institution).order_by(Institution.code)
+    if allowed is not None:
+        query = query.where(Institution.id.in_(allowed))
+    institutions = list(session.scalars(query))
+    theory = list(session.scalars(select(ExamBlueprint).where(ExamBlueprint.component == "theory")
+                                  .order_by(ExamBlueprint.occupation_code, ExamBlueprint.level)))
+    choices = []
+    for institution in institutions:
+        scope = {(e.occupation_code, e.level) for e in institution.scope}
+        choices.append(InstitutionChoice(institution, [
+            BlueprintChoice(b, list(reversed(b.versions)), can_certify(institution, b.occupation_code, b.level, on_date))
+            for b in theory if (b.occupation_code, b.level) in scope and b.versions]))
+    return choices
 
 
 from examsvc.papers.report import paper_report  # noqa: E402  (report builds on the helpers above)
