@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -20,10 +20,10 @@ from werkzeug.security import generate_password_hash
 from examsvc import clock
 from examsvc.accounts.models import User
 from examsvc.audit.service import record
-from examsvc.auth import Permission, has_permission
+from examsvc.auth import Permission, has_permission, require_permission
 from examsvc.bank.models import ExamBlueprint, ItemVersion
 from examsvc.bank.service import blueprint_of
-from examsvc.errors import Conflict, NotFound, ValidationFailed
+from examsvc.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from examsvc.institutions.models import Institution
 from examsvc.institutions.service import can_certify
 from examsvc.papers.models import Paper, PaperItem, PaperStatus
@@ -46,6 +46,51 @@ def get_session_row(session: Session, session_id: int) -> ExamSession:
     if row is None:
         raise NotFound(f"认定场次 {session_id} 不存在", f"exam session {session_id} not found", field="session_id")
     return row
+
+
+# --- who may do what with a session ---------------------------------------------------------
+
+def require_view(user: Any, exam_session: ExamSession) -> None:
+    """Read a session: staff of its institution and regulators (INSTITUTION_VIEW there)."""
+    require_permission(user, Permission.INSTITUTION_VIEW, exam_session.institution_id)
+
+
+def require_manage(user: Any, exam_session: ExamSession) -> None:
+    """Plan, staff, register candidates: the admins of the session's institution."""
+    require_permission(user, Permission.INSTITUTION_MANAGE, exam_session.institution_id)
+
+
+def require_assigned(user: Any, exam_session: ExamSession, role: str | StaffRole,
+                     room_id: int | None = None) -> list[StaffAssignment]:
+    """The user's assignments in ``role`` to this session, or :class:`Forbidden`.
+
+    Staff act only in sessions they are assigned to (StaffAssignment), with the role's permission
+    in the session's institution; an invigilator, given ``room_id``, only in a room of theirs.
+    """
+    parsed = StaffRole(role)
+    require_permission(user, STAFF_PERMISSION[parsed], exam_session.institution_id)
+    mine = [s for s in exam_session.staff if s.user_id == user.id and s.role == parsed.value]
+    if not mine:
+        raise Forbidden("您未被安排在本场次担任此岗位", "you are not assigned to this session in this role",
+                        field="session", code="not_assigned")
+    if room_id is not None and parsed is StaffRole.INVIGILATOR and room_id not in {s.room_id for s in mine}:
+        raise Forbidden("您未被安排在该考场监考", "you are not assigned to invigilate this room", field="room_id",
+                        code="not_assigned")
+    return mine
+
+
+def require_console(user: Any, exam_session: ExamSession, room_id: int | None = None) -> None:
+    """Run the exam room: the institution's admins, or an invigilator assigned to the session (and room)."""
+    if has_permission(user, Permission.INSTITUTION_MANAGE, exam_session.institution_id):
+        return
+    require_assigned(user, exam_session, StaffRole.INVIGILATOR, room_id)
+
+
+def get_room(exam_session: ExamSession, room_id: int) -> SessionRoom:
+    room = next((r for r in exam_session.rooms if r.id == room_id), None)
+    if room is None:
+        raise NotFound("考场不属于本场次", "no such room in this session", field="room_id")
+    return room
 
 
 def _bad(field: str, zh: str, en: str) -> ValidationFailed:
@@ -246,44 +291,97 @@ def normalise_identity(id_type: str, id_number: str) -> str:
     return value
 
 
+@dataclass(frozen=True)
+class CandidateValues:
+    """One candidate's details, checked and normalised (the ID number in full: protect it next)."""
+
+    name: str
+    id_type: str
+    id_number: str
+    gender: str | None
+    employer: str
+    phone: str
+    exam_language: str
+    password: str | None
+
+
+def check_candidate(exam_session: ExamSession, *, name: str, id_type: str, id_number: str, employer: str = "",
+                    phone: str = "", exam_language: str = "zh", gender: str | None = None,
+                    password: str | None = None) -> tuple[CandidateValues | None, list[ValidationFailed]]:
+    """Every problem of one candidate's details, each naming its field (an import reports them all)."""
+    problems: list[ValidationFailed] = []
+    name = " ".join((name or "").split())
+    if not name or len(name) > 100:
+        problems.append(_bad("name", "姓名不能为空且不超过100字", "a name of 1-100 characters is required"))
+    normalised = ""
+    try:
+        normalised = normalise_identity(id_type, id_number)
+    except ValidationFailed as exc:
+        problems.append(exc)
+    if exam_language not in exam_session.languages:
+        problems.append(_bad("exam_language", "本场次不提供该考试语言", "the session does not offer that language"))
+    if gender not in (None, "", "M", "F"):
+        problems.append(_bad("gender", "性别应为 M 或 F", "gender must be M or F"))
+    employer = " ".join((employer or "").split())
+    if len(employer) > 200:
+        problems.append(_bad("employer", "工作单位不超过200字", "the employer may have at most 200 characters"))
+    phone = "".join((phone or "").split())
+    if phone and (not phone.replace("-", "").isdigit() or len(phone) > 20):
+        problems.append(_bad("phone", "电话号码格式不正确", "the phone number is malformed"))
+    if password is not None and password != "" and len(password) < 6:
+        problems.append(_bad("password", "考试密码至少6位", "an exam password needs at least 6 characters"))
+    if problems:
+        return None, problems
+    return CandidateValues(name, id_type, normalised, gender or None, employer, phone, exam_language,
+                           password or None), []
+
+
 def register_candidate(session: Session, exam_session: ExamSession, *, name: str, id_type: str, id_number: str,
                        employer: str = "", phone: str = "", exam_language: str = "zh", gender: str | None = None,
                        password: str | None = None, photo_sha256: str | None = None, actor: Any) -> Candidate:
     """Register one candidate with a ticket number unique in the session and a seat if one is free."""
-    if exam_session.status == SessionStatus.CLOSED.value:
-        raise Conflict("场次已结束", "the session is closed", field="session")
-    name = " ".join(name.split())
-    if not name or len(name) > 100:
-        raise _bad("name", "姓名不能为空且不超过100字", "a name of 1-100 characters is required")
-    normalised = normalise_identity(id_type, id_number)
-    if exam_language not in exam_session.languages:
-        raise _bad("exam_language", "本场次不提供该考试语言", "the session does not offer that language")
-    if gender not in (None, "", "M", "F"):
-        raise _bad("gender", "性别应为 M 或 F", "gender must be M or F")
-    phone = "".join(phone.split())
-    if phone and (not phone.replace("-", "").isdigit() or len(phone) > 20):
-        raise _bad("phone", "电话号码格式不正确", "the phone number is malformed")
-    if password is not None and len(password) < 6:
-        raise _bad("password", "考试密码至少6位", "an exam password needs at least 6 characters")
-    digest = id_digest(normalised)
+    _require_not_closed(exam_session)
+    values, problems = check_candidate(exam_session, name=name, id_type=id_type, id_number=id_number,
+                                       employer=employer, phone=phone, exam_language=exam_language, gender=gender,
+                                       password=password)
+    if problems:
+        raise problems[0]
+    assert values is not None
     if session.scalar(select(Candidate.id).where(Candidate.session_id == exam_session.id,
-                                                 Candidate.id_digest == digest)) is not None:
+                                                 Candidate.id_digest == id_digest(values.id_number))) is not None:
         raise Conflict("该证件号码已在本场次登记", "this ID number is already registered in the session",
                        field="id_number")
-    protected = protect_id(id_type, normalised)
-    count = session.scalar(select(func.count()).select_from(Candidate).where(
-        Candidate.session_id == exam_session.id)) or 0
-    candidate = Candidate(session_id=exam_session.id, name=name, id_type=id_type, id_cipher=protected.cipher,
-                          id_digest=protected.digest, id_masked=protected.masked, gender=gender or None,
-                          employer=employer.strip()[:200], phone=phone, exam_language=exam_language,
-                          ticket_number=ticket_number(exam_session, count + 1), photo_sha256=photo_sha256,
-                          password_hash=generate_password_hash(password) if password else None,
+    candidate = add_candidate(session, exam_session, values, next_serial(session, exam_session),
+                              next(free_seats(session, exam_session), None), photo_sha256=photo_sha256)
+    record(session, actor, "candidate.register", candidate, {"session": exam_session.id,
+                                                              "ticket": candidate.ticket_number})
+    return candidate
+
+
+def _require_not_closed(exam_session: ExamSession) -> None:
+    if exam_session.status == SessionStatus.CLOSED.value:
+        raise Conflict("场次已结束", "the session is closed", field="session", code="session_closed")
+
+
+def next_serial(session: Session, exam_session: ExamSession) -> int:
+    return (session.scalar(select(func.count()).select_from(Candidate).where(
+        Candidate.session_id == exam_session.id)) or 0) + 1
+
+
+def add_candidate(session: Session, exam_session: ExamSession, values: CandidateValues, serial: int,
+                  seat: tuple[int, int] | None, *, photo_sha256: str | None = None) -> Candidate:
+    """Store checked details under ticket number ``serial`` in ``seat`` (room id, seat) or unseated."""
+    protected = protect_id(values.id_type, values.id_number)
+    candidate = Candidate(session_id=exam_session.id, name=values.name, id_type=values.id_type,
+                          id_cipher=protected.cipher, id_digest=protected.digest, id_masked=protected.masked,
+                          gender=values.gender, employer=values.employer, phone=values.phone,
+                          exam_language=values.exam_language, ticket_number=ticket_number(exam_session, serial),
+                          photo_sha256=photo_sha256,
+                          password_hash=generate_password_hash(values.password) if values.password else None,
+                          room_id=seat[0] if seat else None, seat=seat[1] if seat else None,
                           registered_at=clock.now())
     session.add(candidate)
     session.flush()
-    _seat(session, exam_session, candidate)
-    record(session, actor, "candidate.register", candidate, {"session": exam_session.id,
-                                                              "ticket": candidate.ticket_number})
     return candidate
 
 
@@ -292,18 +390,20 @@ def ticket_number(exam_session: ExamSession, serial: int) -> str:
     return f"{exam_session.exam_date:%Y%m%d}{exam_session.id:06d}{serial:04d}"
 
 
-def _seat(session: Session, exam_session: ExamSession, candidate: Candidate) -> None:
-    """The next free seat, rooms in order."""
+def free_seats(session: Session, exam_session: ExamSession) -> Iterator[tuple[int, int]]:
+    """The free seats (room id, seat number), rooms in order, from one query of the taken ones."""
+    taken: dict[int, set[int]] = {}
+    for room_id, seat in session.execute(select(Candidate.room_id, Candidate.seat).where(
+            Candidate.session_id == exam_session.id, Candidate.room_id.is_not(None))):
+        taken.setdefault(room_id, set()).add(seat)
     for room in exam_session.rooms:
-        taken = set(session.scalars(select(Candidate.seat).where(Candidate.room_id == room.id)))
-        free = next((s for s in range(1, room.capacity + 1) if s not in taken), None)
-        if free is not None:
-            candidate.room_id, candidate.seat = room.id, free
-            session.flush()
-            return
+        for seat in range(1, room.capacity + 1):
+            if seat not in taken.get(room.id, ()):
+                yield room.id, seat
 
 
 def find_candidate(session: Session, exam_session_id: int, candidate_id: int) -> Candidate:
+    """A candidate of this session; one of another session is not found here (and not named)."""
     candidate = session.get(Candidate, candidate_id)
     if candidate is None or candidate.session_id != exam_session_id:
         raise NotFound("考生不存在", "candidate not found", field="candidate_id")
