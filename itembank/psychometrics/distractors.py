@@ -167,7 +167,8 @@ def score_responses(raw: Any, key: Sequence[Any], *, missing_code: Any = "",
     ------
     InvalidValue
         ``responses.shape``, ``key.length`` (key length differs from the number of items),
-        ``key.missing`` (an empty key), ``responses.unknown_option``.
+        ``key.missing`` (an empty key), ``key.unknown_option`` (a key outside ``options``),
+        ``responses.unknown_option``.
     """
     strs, miss = _as_code_strings(raw, missing_code)
     n, k = strs.shape
@@ -183,6 +184,10 @@ def score_responses(raw: Any, key: Sequence[Any], *, missing_code: Any = "",
         missing_code if isinstance(missing_code, (list, tuple, set)) else [missing_code])
         if m is not None}))
     declared = None if options is None else [str(o) for o in options]
+    if declared is not None and not set(keys) <= set(declared):
+        bad = sorted(set(keys) - set(declared))
+        raise InvalidValue("key", "key.unknown_option", f"答案 {bad} 不在选项 {declared} 中",
+                           f"key(s) {bad} are not among the options {declared}")
     if declared is not None:
         unknown = ~is_missing_label & ~np.isin(glabels, declared)
         if unknown.any():

@@ -26,6 +26,7 @@ import os
 import sys
 import time
 import tracemalloc
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +73,8 @@ def accuracy(a_hat, b_hat, a, b) -> dict:
 
 def main() -> None:
     out: dict = {"benchmark": "psychometrics", "seed": SEED,
-                 "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE")}
+                 "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+                 "cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2)}
     a, b, scored, rng = simulate(20000, 100)
     key_index = rng.integers(0, 4, 100)
     wrong = (key_index + rng.integers(1, 4, scored.shape)) % 4
@@ -103,7 +105,7 @@ def main() -> None:
         start = time.perf_counter()
         peer = girth.twopl_mml(scored.T.astype(int))
         t_girth = time.perf_counter() - start
-        out["girth_2pl"] = {"seconds": round(t_girth, 3), "version": getattr(girth, "__version__", None),
+        out["girth_2pl"] = {"seconds": round(t_girth, 3), "version": metadata.version("girth"),
                             **accuracy(np.asarray(peer["Discrimination"]),
                                        np.asarray(peer["Difficulty"]), a, b)}
         out["speedup_vs_girth"] = round(t_girth / t_ours, 1)

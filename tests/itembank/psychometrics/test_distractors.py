@@ -34,6 +34,9 @@ def test_bad_raw_input():
     assert err.value.code == "responses.unknown_option"
     assert "E" in err.value.message_en
     with pytest.raises(InvalidValue) as err:
+        score_responses([["A", "B"]] * 3, ["A", "F"], options="ABCD")
+    assert err.value.code == "key.unknown_option"
+    with pytest.raises(InvalidValue) as err:
         score_responses(["A", "B"], ["A", "B"])
     assert err.value.code == "responses.shape"
     with pytest.raises(InvalidValue) as err:
