@@ -58,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from examsvc.bank import routes as bank_routes
     from examsvc.delivery import routes as exam_routes
     from examsvc.institutions import routes as institution_routes
+    from examsvc.papers import routes as paper_routes
 
     account_routes.init_app(app)
     web.init_app(app)
@@ -65,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     institution_routes.init_app(app)
     admin_routes.init_app(app)
     bank_routes.init_app(app)
+    paper_routes.init_app(app)
     exam_routes.init_app(app)
     api.init_app(app)
 

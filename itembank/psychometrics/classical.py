@@ -26,14 +26,16 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from itembank.errors import InvalidValue
-from itembank.psychometrics._common import (MISSING, Note, ScoreMatrix, as_score_matrix,
-                                            row_chunks)
+from itembank.psychometrics._common import (MISSING, Note, PsychometricsError, ScoreMatrix,
+                                            as_score_matrix, row_chunks)
 
 __all__ = ["ClassicalResult", "ScoreDistribution", "classical_statistics", "cronbach_alpha",
            "kr20", "upper_lower_weights", "total_scores"]
 
 #: Kelley's (1939) group fraction for the upper-lower discrimination index.
 GROUP_FRACTION = 0.27
+#: Cells of the score table (400 MB of int64); 0/1 tests never come near it (200 items: 80,000).
+TABLE_LIMIT = 50_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -172,6 +174,11 @@ def _score_table(matrix: ScoreMatrix, totals: np.ndarray, rows_kept: np.ndarray 
     n, k = matrix.shape
     n_cat = int(matrix.max_scores.max()) + 1
     n_s = int(totals.max()) + 1 if totals.size else 1
+    if n_s * k * n_cat > TABLE_LIMIT:
+        raise PsychometricsError("classical.table_too_large",
+                                 f"总分 × 题目 × 得分的列联表有 {n_s * k * n_cat} 格，超过上限 {TABLE_LIMIT}",
+                                 f"the total x item x score table would have {n_s * k * n_cat} "
+                                 f"cells, more than {TABLE_LIMIT}; rescale the item scores")
     cols = np.arange(k, dtype=np.int64) * n_cat
     table = np.zeros(n_s * k * n_cat, dtype=np.int64)
     src = matrix.scores if rows_kept is None else matrix.scores[rows_kept]

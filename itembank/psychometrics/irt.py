@@ -423,9 +423,16 @@ def _squarem(spec, flat, theta, weights, u1, obs, counts, tol, max_iter):
         return spec.m_step(x, theta, r, n), ll
 
     def project(trial, x2):
-        trial = np.clip(trial, spec.lower, spec.upper)
-        frozen = spec.frozen_mask()
-        trial[frozen] = x2[frozen]
+        # An item the extrapolation pushes onto or past a bound keeps its EM value instead, so
+        # only a plain Fisher-scoring step can freeze an item.
+        outside = (trial <= spec.lower + 1e-9) | (trial >= spec.upper - 1e-9)
+        if spec.model == "rasch":
+            revert = np.append(outside[:-1], outside[-1]) | spec.frozen_mask()
+        else:
+            revert = np.repeat(outside.reshape(spec.k, spec.cols).any(axis=1), spec.cols) \
+                | spec.frozen_mask()
+        trial = trial.copy()
+        trial[revert] = x2[revert]
         return trial
 
     return squarem(em, flat, tol, max_iter, project)

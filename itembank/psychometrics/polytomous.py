@@ -279,11 +279,13 @@ def fit_polytomous(responses: Any, model: Literal["grm", "gpcm", "pcm"] = "grm",
     def project(trial, x2):
         out = _unflatten(trial, sizes, common)
         before = _unflatten(x2, sizes, common)
+        slope_ok = not common or 0.01 < out[0][0] < SLOPE_MAX
         for pos, par in enumerate(out):
-            par[0] = np.clip(par[0], 0.01 if common else -SLOPE_MAX, SLOPE_MAX)
-            par[1:] = np.clip(par[1:], -3 * SLOPE_MAX, 3 * SLOPE_MAX)
-            if _on_bound(before[pos], common) or (model == "grm" and np.any(np.diff(par[1:]) >= 0)):
-                out[pos] = before[pos]          # frozen, or GRM intercepts out of order
+            # Frozen, pushed onto a bound by the extrapolation, or GRM intercepts out of
+            # order: the item keeps its EM value (only a plain step may freeze an item).
+            if (_on_bound(before[pos], common) or _on_bound(par, common) or not slope_ok
+                    or (model == "grm" and np.any(np.diff(par[1:]) >= 0))):
+                out[pos] = before[pos]
         return _flatten(out, common)
 
     flat, it, converged = squarem(em, _flatten(params, common), tol, max_iter, project)

@@ -125,3 +125,11 @@ def test_polytomous_scores():
     np.testing.assert_allclose(res.facility, x.mean(axis=0) / 4)
     cov = np.cov(x, rowvar=False)
     assert res.alpha == pytest.approx(4 / 3 * (1 - np.trace(cov) / cov.sum()), abs=1e-12)
+
+
+def test_huge_score_ranges_are_refused_clearly():
+    from itembank.psychometrics import PsychometricsError
+    x = np.array([[0, 100000] * 300, [1, 0] * 300])
+    with pytest.raises(PsychometricsError) as err:
+        classical_statistics(x, max_scores=100000)
+    assert err.value.code == "classical.table_too_large"
