@@ -26,9 +26,9 @@ from examsvc.audit.service import record
 from examsvc.delivery.models import CLOSED_STATUSES, Answer, Attempt, AttemptStatus
 from examsvc.jobs.service import periodic
 from examsvc.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
-from examsvc.papers.models import Paper, PaperItem
+from examsvc.papers.models import PaperItem
 from examsvc.protect import id_digest
-from examsvc.sessions.models import Candidate, ExamSession, Incident, SessionStatus
+from examsvc.sessions.models import Candidate, ExamSession, Incident, SessionPaper, SessionStatus
 from examsvc.sessions.service import normalise_identity
 from itembank.scoring import to_mask
 
@@ -106,43 +106,50 @@ def start_or_resume(session: Session, candidate: Candidate) -> Attempt:
         settle(session, attempt)
         return attempt
     exam_session = session.get(ExamSession, candidate.session_id)
-    papers = [session.get(Paper, sp.paper_id) for sp in exam_session.papers]
+    paper_ids = list(session.scalars(select(SessionPaper.paper_id).where(SessionPaper.session_id == exam_session.id)
+                                     .order_by(SessionPaper.id)))
     # Forms rotate across seats, so neighbours (seat n and n+1) hold different forms.
-    paper = papers[((candidate.seat or candidate.id) - 1) % len(papers)]
+    paper_id = paper_ids[((candidate.seat or candidate.id) - 1) % len(paper_ids)]
     seed = random.SystemRandom().randrange(2**31)
-    item_order, option_orders = shuffle(paper, seed)
+    item_order, option_orders = shuffle(session.execute(
+        select(PaperItem.position, PaperItem.item_type).where(PaperItem.paper_id == paper_id)).all(), seed)
     now = clock.now()
-    attempt = Attempt(candidate_id=candidate.id, session_id=exam_session.id, paper_id=paper.id,
+    attempt = Attempt(candidate_id=candidate.id, session_id=exam_session.id, paper_id=paper_id,
                       language=candidate.exam_language, status=AttemptStatus.IN_PROGRESS.value, started_at=now,
                       deadline_at=now + timedelta(minutes=exam_session.duration_minutes), shuffle_seed=seed,
                       item_order=item_order, option_orders=option_orders, last_activity_at=now)
     session.add(attempt)
     session.flush()
     record(session, f"candidate:{candidate.ticket_number}", "attempt.start", attempt,
-           {"paper": paper.id, "seed": seed, "deadline": attempt.deadline_at.isoformat()})
+           {"paper": paper_id, "seed": seed, "deadline": attempt.deadline_at.isoformat()})
     return attempt
 
 
 _SECTION = {"true_false": 0, "single_choice": 1, "multiple_choice": 2}
 
 
-def shuffle(paper: Paper, seed: int) -> tuple[list[int], dict[str, list[str]]]:
-    """Items shuffled within their section and options within their item, reproducibly from ``seed``."""
+def shuffle(items: Any, seed: int) -> tuple[list[int], dict[str, list[str]]]:
+    """Items shuffled within their section and options within their item, reproducibly from ``seed``.
+
+    ``items`` are a paper's ``(position, item_type)`` pairs (or its :class:`PaperItem` rows).
+    """
+    pairs = sorted((item[0], item[1]) if isinstance(item, tuple) or hasattr(item, "_mapping")
+                   else (item.position, item.item_type) for item in items)
     rng = random.Random(seed)
     sections: dict[int, list[int]] = {}
-    for item in paper.items:
-        sections.setdefault(_SECTION.get(item.item_type, 9), []).append(item.position)
+    for position, item_type in pairs:
+        sections.setdefault(_SECTION.get(item_type, 9), []).append(position)
     order: list[int] = []
     for key in sorted(sections):
         positions = sections[key]
         rng.shuffle(positions)
         order.extend(positions)
     options: dict[str, list[str]] = {}
-    for item in paper.items:
-        if item.item_type in ("single_choice", "multiple_choice"):
-            letters = list("ABCD" if item.item_type == "single_choice" else "ABCDE")
+    for position, item_type in pairs:
+        if item_type in ("single_choice", "multiple_choice"):
+            letters = list("ABCD" if item_type == "single_choice" else "ABCDE")
             rng.shuffle(letters)
-            options[str(item.position)] = letters
+            options[str(position)] = letters
     return order, options
 
 
@@ -166,7 +173,6 @@ def settle(session: Session, attempt: Attempt, now: datetime | None = None) -> A
     return attempt
 
 
-@periodic
 def seal(session: Session, attempt: Attempt) -> None:
     """Write the closed attempt's answers as one byte per paper position (for fast scoring)."""
     positions = session.scalar(select(func.max(PaperItem.position)).where(PaperItem.paper_id == attempt.paper_id)) or 0
@@ -176,6 +182,7 @@ def seal(session: Session, attempt: Attempt) -> None:
     attempt.response_masks = bytes(masks)
 
 
+@periodic
 def close_expired(session: Session, now: datetime | None = None) -> int:
     """Close every attempt past its deadline, browser or not; run by the job runner's sweep."""
     now = now or clock.now()

@@ -43,12 +43,11 @@ class ExamSession(Base):
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # Loaded when used: the exam room's hot paths read a session without its rooms, papers or staff.
     rooms: Mapped[list["SessionRoom"]] = relationship(back_populates="session", order_by="SessionRoom.id",
-                                                      cascade="all, delete-orphan", lazy="selectin")
-    papers: Mapped[list["SessionPaper"]] = relationship(order_by="SessionPaper.id", cascade="all, delete-orphan",
-                                                        lazy="selectin")
-    staff: Mapped[list["StaffAssignment"]] = relationship(order_by="StaffAssignment.id", cascade="all, delete-orphan",
-                                                          lazy="selectin")
+                                                      cascade="all, delete-orphan")
+    papers: Mapped[list["SessionPaper"]] = relationship(order_by="SessionPaper.id", cascade="all, delete-orphan")
+    staff: Mapped[list["StaffAssignment"]] = relationship(order_by="StaffAssignment.id", cascade="all, delete-orphan")
 
 
 class SessionRoom(Base):

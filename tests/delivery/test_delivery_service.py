@@ -47,7 +47,7 @@ def test_forms_rotate_across_seats_and_the_shuffle_is_reproducible(session, exam
         second, _ = _start(session, exam, 1)
     assert first.paper_id != second.paper_id
     paper = session.get(Paper, first.paper_id)
-    assert shuffle(paper, first.shuffle_seed) == (first.item_order, first.option_orders)
+    assert shuffle(paper.items, first.shuffle_seed) == (first.item_order, first.option_orders)
     assert sorted(first.item_order) == [i.position for i in paper.items]
     sections = [paper.items[p - 1].item_type for p in first.item_order]
     assert sections == sorted(sections, key=["true_false", "single_choice", "multiple_choice"].index)
