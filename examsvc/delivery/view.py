@@ -66,13 +66,14 @@ def attempt_view(session: Session, attempt: Attempt) -> dict[str, Any]:
     shown = []
     for number, position in enumerate(attempt.item_order, start=1):
         item = items[position]
-        variant = item["variants"].get(attempt.language) or item["variants"]["zh"]
+        language = attempt.language if attempt.language in item["variants"] else "zh"
+        variant = item["variants"][language]
         order = attempt.option_orders.get(str(position))
         options = [{"value": letter, "label": DISPLAY_LETTERS[i], "text": variant["options"].get(letter, "")}
                    for i, letter in enumerate(order)] if order else []
         answer = answers.get(position)
         shown.append({"number": number, "position": position, "type": item["type"], "points": item["points"],
-                      "stem": variant["stem"], "options": options,
+                      "language": language, "stem": variant["stem"], "options": options,
                       "response": list(answer.response) if answer else [], "flagged": bool(answer and answer.flagged),
                       "seq": answer.seq if answer else 0})
     return {"attempt_id": attempt.id, "status": attempt.status, "language": attempt.language,
