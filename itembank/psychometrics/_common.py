@@ -26,6 +26,10 @@ __all__ = ["MISSING", "PsychometricsError", "Note", "ScoreMatrix", "as_score_mat
 #: Code of a missing answer in a scored integer matrix (NaN plays that role in float input).
 MISSING = -1
 
+#: Largest absolute slope estimated by the IRT models; intercepts are bounded by three times
+#: this. An estimate on a bound is not identified by the data (note ``irt.at_bound``).
+SLOPE_MAX = 10.0
+
 #: Rows per chunk when streaming through a large matrix (about 1.6 MB of float64 per 100 items).
 CHUNK_ROWS = 2048
 

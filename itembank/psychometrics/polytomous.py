@@ -34,11 +34,10 @@ import numpy as np
 from scipy.special import expit, softmax
 
 from itembank.errors import InvalidValue
-from itembank.psychometrics._common import (MISSING, Note, as_score_matrix, collapse_patterns,
-                                            normal_quadrature, observed_information, posterior,
-                                            squarem)
+from itembank.psychometrics._common import (MISSING, SLOPE_MAX, Note, as_score_matrix,
+                                            collapse_patterns, normal_quadrature,
+                                            observed_information, posterior, squarem)
 from itembank.psychometrics.fit import polytomous_fit
-from itembank.psychometrics.irt import SLOPE_MAX
 
 __all__ = ["PolytomousResult", "fit_polytomous", "category_probabilities"]
 
@@ -268,7 +267,7 @@ def fit_polytomous(responses: Any, model: Literal["grm", "gpcm", "pcm"] = "grm",
     def em(flat_x):
         current = _unflatten(flat_x, sizes, common)
         ll, rs, _ = d.e_step(current)
-        # An item whose slope or intercept reached a bound is frozen (see irt._Dichotomous).
+        # An item whose slope or intercept reached a bound is frozen (see _dichotomous.DichotomousModel).
         new = [par if _on_bound(par, common) else
                _item_step(model, par, theta, r, np.arange(par.size) >= (1 if common else 0))
                for par, r in zip(current, rs)]

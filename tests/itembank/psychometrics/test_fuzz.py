@@ -19,7 +19,7 @@ def matrices(draw):
     return np.array(cells).reshape(n, k)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(matrices(), st.sampled_from(["rasch", "2pl", "3pl", None]))
 def test_scored_matrices_never_crash(x, model):
     try:
