@@ -90,9 +90,10 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     from examsvc.bank.api import bp as bank_bp
+    from examsvc.certificates.api import bp as certificates_bp
     from examsvc.papers.api import bp as papers_bp
 
-    for blueprint in (tokens_bp, me_bp, institutions_bp, audit_bp, bank_bp, papers_bp):
+    for blueprint in (tokens_bp, me_bp, institutions_bp, audit_bp, bank_bp, papers_bp, certificates_bp):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 
 

@@ -56,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from examsvc.accounts import routes as account_routes
     from examsvc.audit import routes as audit_routes
     from examsvc.bank import routes as bank_routes
+    from examsvc.certificates import routes as certificate_routes
     from examsvc.delivery import routes as exam_routes
     from examsvc.institutions import routes as institution_routes
     from examsvc.papers import routes as paper_routes
@@ -68,6 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     bank_routes.init_app(app)
     paper_routes.init_app(app)
     exam_routes.init_app(app)
+    certificate_routes.init_app(app)
     api.init_app(app)
 
     @app.before_request

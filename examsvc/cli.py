@@ -44,10 +44,12 @@ def _register_area_commands() -> None:
     from examsvc.bank.cli import blueprints_group, items_group
 
     from examsvc.papers.cli import papers_group
+    from examsvc.certificates.cli import certificates_group
 
     cli.add_command(blueprints_group)
     cli.add_command(items_group)
     cli.add_command(papers_group)
+    cli.add_command(certificates_group)
 
 
 _register_area_commands()

@@ -45,6 +45,9 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "CANDIDATES_PER_INVIGILATOR_MAX": (15, "candidates one invigilator may watch at most"),
     "RESULT_NOTICE_DAYS": (5, "days results stay published (公示) before they can be confirmed"),
     "BANK_APPROVALS_NEEDED": (1, "reviewers' approvals that make an item version approved"),
+    "PUBLIC_BASE_URL": ("http://127.0.0.1:5000", "address the public reaches this service at (certificate QR codes)"),
+    "VERIFY_RATE_LIMIT": (30, "certificate look-ups one client address may make per window"),
+    "VERIFY_RATE_WINDOW_SECONDS": (600, "length of the verification rate-limit window"),
 }
 
 

@@ -17,3 +17,6 @@ from examsvc.sessions.models import (  # noqa: F401
 from examsvc.grading.models import (  # noqa: F401
     ComponentScore, KeyCorrection, PassRecord, ResultPublication, ReviewRequest, ScoreChange,
 )
+from examsvc.certificates.models import (  # noqa: F401
+    Certificate, CertificateRevocation, CertificateSerial, CertificateVoid, VerificationCounter,
+)

@@ -30,6 +30,10 @@ PUBLIC = {
     "api_tokens.Tokens",        # exchanges a password for a token
     "exam.sign_in",             # candidates sign in with ticket and ID number
     "exam.sign_out",
+    "verify.verify_form",       # the public verifies certificates (rate limited)
+    "verify.verify_lookup",
+    "verify.verify_link",
+    "api_certificates.VerifyCertificate",
 }
 #: Any signed-in user, whatever the role; signed-out users are sent to sign in.
 SIGNED_IN = {
