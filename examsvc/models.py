@@ -20,3 +20,7 @@ from examsvc.grading.models import (  # noqa: F401
 from examsvc.certificates.models import (  # noqa: F401
     Certificate, CertificateRevocation, CertificateSerial, CertificateVoid, VerificationCounter,
 )
+from examsvc.institutions.filing_models import (  # noqa: F401
+    ChangeRequest, CodeCounter, FilingApplication, FilingAttachment, FilingBatch, FilingEvaluation, FilingObjection,
+    SiteFiling, StopOrder,
+)

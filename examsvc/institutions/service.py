@@ -138,6 +138,12 @@ def can_certify(institution: Institution, occupation_code: str, level: str | Lev
         return Decision(False, exc.code, exc.message, exc.message_en)
     if institution.status == InstitutionStatus.TERMINATED.value:
         return Decision(False, "terminated", f"{institution.name}备案已终止", f"{institution.name}'s filing is terminated")
+    from examsvc.institutions.orders import active_order_of  # orders build on this module
+
+    order = active_order_of(institution)
+    if order is not None:  # read from the orders themselves: a status changed by hand cannot hide one
+        return Decision(False, "stop_order", f"{institution.name}已被责令停止认定（{order.reference}）：{order.reason}",
+                        f"{institution.name} was ordered to stop certifying ({order.reference}): {order.reason}")
     if institution.status == InstitutionStatus.SUSPENDED.value:
         why = institution.status_reason or ""
         return Decision(False, "suspended", f"{institution.name}已被责令停止认定：{why}",
