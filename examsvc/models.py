@@ -24,3 +24,4 @@ from examsvc.institutions.filing_models import (  # noqa: F401
     ChangeRequest, CodeCounter, FilingApplication, FilingAttachment, FilingBatch, FilingEvaluation, FilingObjection,
     SiteFiling, StopOrder,
 )
+from examsvc.supervision.models import CalendarOverride, Case, CaseEvent, ReportCounter, Sanction  # noqa: F401
