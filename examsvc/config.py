@@ -90,7 +90,8 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
 
 
 # Variables with the prefix that steer tooling rather than the app.
-_NOT_SETTINGS = {"EXAMSVC_TEST_DATABASE_URL", "EXAMSVC_REQUIRE_POSTGRES", "EXAMSVC_INSTANCE_PATH"}
+_NOT_SETTINGS = {"EXAMSVC_TEST_DATABASE_URL", "EXAMSVC_REQUIRE_POSTGRES", "EXAMSVC_REQUIRE_BROWSER",
+                 "EXAMSVC_INSTANCE_PATH"}
 
 
 def from_instance_file(path: Path) -> dict[str, Any]:

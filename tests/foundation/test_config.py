@@ -100,6 +100,13 @@ def test_malformed_environment_is_refused_naming_the_variable(instance, monkeypa
     assert "\n" not in message
 
 
+@pytest.mark.parametrize("variable", ["EXAMSVC_REQUIRE_POSTGRES", "EXAMSVC_REQUIRE_BROWSER",
+                                      "EXAMSVC_TEST_DATABASE_URL"])
+def test_variables_that_steer_the_test_suite_are_not_taken_for_settings(instance, monkeypatch, variable):
+    monkeypatch.setenv(variable, "1")  # .ci/run exports them around the app's own tests
+    assert variable.removeprefix("EXAMSVC_") not in create_app({"INSTANCE_PATH": str(instance)}).config
+
+
 def test_instance_file_with_a_syntax_error_is_refused_naming_file_and_line(instance):
     write_config(instance, "LOGIN_MAX_FAILURES = 5\nLOGIN_LOCK_MINUTES = = 3\n")
     with pytest.raises(ConfigError) as caught:
