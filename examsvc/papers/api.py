@@ -56,10 +56,11 @@ class RunSchema(Schema):
     institution_id = fields.Integer()
     blueprint_version_id = fields.Integer()
     forms = fields.Integer()
-    status = fields.String()
+    status = fields.Function(lambda r: service.run_state(get_session(), r).status)
     outcome = fields.Dict(allow_none=True)
     job_id = fields.Integer(allow_none=True)
-    progress = fields.Function(lambda r: _job_progress(r))
+    progress = fields.Function(lambda r: service.run_state(get_session(), r).progress)
+    error = fields.Function(lambda r: service.run_state(get_session(), r).error)
     papers = fields.List(fields.Nested(PaperBriefSchema))
 
 
@@ -71,13 +72,6 @@ class KeySchema(Schema):
 
 class PaperRetireSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
-
-
-def _job_progress(run: Any) -> float:
-    from examsvc.jobs.models import Job
-
-    job = get_session().get(Job, run.job_id) if run.job_id else None
-    return 1.0 if run.status in {"done", "infeasible"} else (job.progress if job else 0.0)
 
 
 def _user() -> Any:
