@@ -25,3 +25,4 @@ from examsvc.institutions.filing_models import (  # noqa: F401
     SiteFiling, StopOrder,
 )
 from examsvc.supervision.models import CalendarOverride, Case, CaseEvent, ReportCounter, Sanction  # noqa: F401
+from examsvc.analysis.models import AnalysisRun, AnalysisRunSession, ItemStatistic  # noqa: F401

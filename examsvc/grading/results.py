@@ -118,6 +118,7 @@ def confirm_results(session: Session, exam_session: ExamSession, actor: Any) -> 
     session.flush()
     records = [r for r in (_pass_record(session, exam_session, s) for s in scores if s.passed) if r is not None]
     record(session, actor, "results.confirm", exam_session, {"pass_records": [r.id for r in records]})
+    __import__("examsvc.analysis.service", fromlist=["*"]).analyse_confirmed_session(session, exam_session, actor)
     return records
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from examsvc import clock
 from examsvc.accounts.models import User
+from examsvc.analysis.service import calibrated_difficulty
 from examsvc.audit.service import record
 from examsvc.auth import Permission, has_permission, permitted_institutions
 from examsvc.bank.models import BlueprintVersion, EnemyMember, ExamBlueprint, Item, ItemVersion
@@ -86,14 +87,17 @@ def build_pool(session: Session, blueprint_id: int) -> tuple[ItemPool, dict[int,
     by_item = {v.item_id: v for v in versions}
     ids = np.array(list(by_item), dtype=np.int64)
     contents = [v.content for v in by_item.values()]
-    difficulty = np.array([c.get("difficulty_estimate") if c.get("difficulty_estimate") is not None else np.nan
-                           for c in contents], dtype=float)
+    # Observed difficulty where an analysis had enough responses (ANALYSIS_MIN_N), else the writer's estimate.
+    observed = calibrated_difficulty(session, [v.id for v in by_item.values()])
+    difficulty = np.array([observed[v.id] if v.id in observed else c.get("difficulty_estimate")
+                           if c.get("difficulty_estimate") is not None else np.nan
+                           for v, c in zip(by_item.values(), contents)], dtype=float)
     pool = ItemPool(
         ids=ids,
         item_type=np.array([c["type"] for c in contents], dtype=object),
         element=np.array([c["element_code"] for c in contents], dtype=object),
         difficulty=difficulty,
-        calibrated=np.zeros(len(ids), dtype=bool),
+        calibrated=np.array([v.id in observed for v in by_item.values()], dtype=bool),
         key=np.array([c["key"][0] if c["type"] == "single_choice" and c["key"] else "" for c in contents],
                      dtype=object),
     )
