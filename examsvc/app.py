@@ -60,6 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from examsvc.delivery import routes as exam_routes
     from examsvc.institutions import routes as institution_routes
     from examsvc.papers import routes as paper_routes
+    from examsvc.supervision import routes as supervision_routes
 
     account_routes.init_app(app)
     web.init_app(app)
@@ -70,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     paper_routes.init_app(app)
     exam_routes.init_app(app)
     certificate_routes.init_app(app)
+    supervision_routes.init_app(app)
     api.init_app(app)
 
     @app.before_request

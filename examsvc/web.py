@@ -137,6 +137,9 @@ def tasks_for(user: Any) -> list[Task]:
     if has_permission(user, Permission.INSTITUTION_VIEW):
         tasks.append(Task(_("Papers"), url_for("papers.list_papers"),
                           _("Assembled papers, their reports against the blueprint, locking and printing")))
+    if has_permission(user, Permission.REGULATE):
+        tasks.append(Task(_("Violation cases"), url_for("supervision.list_cases"),
+                          _("Reports, cases, notices, decisions, objection deadlines in working days, reviews and sanctions")))
     if has_permission(user, Permission.AUDIT_VIEW):
         tasks.append(Task(_("Audit trail"), url_for("audit.list_events"), _("Every recorded action, and a check of the chain")))
     if has_permission(user, Permission.USERS_MANAGE):

@@ -34,6 +34,8 @@ PUBLIC = {
     "verify.verify_lookup",
     "verify.verify_link",
     "api_certificates.VerifyCertificate",
+    "supervision.report_form",  # the public reports violations (Art. 42; anonymous allowed, rate limited)
+    "supervision.report_submit",
 }
 #: Any signed-in user, whatever the role; signed-out users are sent to sign in.
 SIGNED_IN = {
