@@ -59,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from examsvc.certificates import routes as certificate_routes
     from examsvc.delivery import routes as exam_routes
     from examsvc.institutions import routes as institution_routes
+    from examsvc.institutions import filing_routes
     from examsvc.papers import routes as paper_routes
     from examsvc.supervision import routes as supervision_routes
 
@@ -66,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     web.init_app(app)
     audit_routes.init_app(app)
     institution_routes.init_app(app)
+    filing_routes.init_app(app)
     admin_routes.init_app(app)
     bank_routes.init_app(app)
     paper_routes.init_app(app)

@@ -116,6 +116,9 @@ def tasks_for(user: Any) -> list[Task]:
     if has_permission(user, Permission.INSTITUTION_VIEW) or has_permission(user, Permission.REGULATE):
         tasks.append(Task(_("Institutions"), url_for("institutions.list_institutions"),
                           _("Filed institutions, their scope and validity")))
+    if has_permission(user, Permission.REGULATE):
+        tasks.append(Task(_("Filing and supervision"), url_for("filing.workspace"),
+                          _("Filing applications, publication batches, renewals, changes, stop orders and bank audits")))
     if has_permission(user, Permission.BANK_WRITE):
         tasks.append(Task(_("Write an item"), url_for("bank.new_item"),
                           _("A new item against a blueprint element, checked against the writing spec as you type")))

@@ -36,6 +36,8 @@ PUBLIC = {
     "api_certificates.VerifyCertificate",
     "supervision.report_form",  # the public reports violations (Art. 42; anonymous allowed, rate limited)
     "supervision.report_submit",
+    "filing.directory",         # the public directory of filed institutions
+    "api_filing.Directory",
 }
 #: Any signed-in user, whatever the role; signed-out users are sent to sign in.
 SIGNED_IN = {
