@@ -8,6 +8,7 @@ from examsvc.reference.models import Occupation  # noqa: F401
 from examsvc.bank.models import (  # noqa: F401
     Asset, BlueprintVersion, EnemyGroup, EnemyMember, ExamBlueprint, ImportJob, Item, ItemVersion, Review,
 )
+from examsvc.certificates.batch_models import CertificateBatch, CertificateBatchRecord  # noqa: F401
 from examsvc.jobs.models import Job  # noqa: F401
 from examsvc.papers.models import AssemblyRun, Paper, PaperItem  # noqa: F401
 from examsvc.delivery.models import Answer, Attempt  # noqa: F401
