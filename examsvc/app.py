@@ -62,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from examsvc.institutions import filing_routes
     from examsvc.papers import routes as paper_routes
     from examsvc.supervision import routes as supervision_routes
+    from examsvc.archives import routes as archive_routes
 
     account_routes.init_app(app)
     web.init_app(app)
@@ -74,6 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     exam_routes.init_app(app)
     certificate_routes.init_app(app)
     supervision_routes.init_app(app)
+    archive_routes.init_app(app)
     api.init_app(app)
 
     @app.before_request

@@ -45,11 +45,13 @@ def _register_area_commands() -> None:
 
     from examsvc.papers.cli import papers_group
     from examsvc.certificates.cli import certificates_group
+    from examsvc.archives.cli import archive_group
 
     cli.add_command(blueprints_group)
     cli.add_command(items_group)
     cli.add_command(papers_group)
     cli.add_command(certificates_group)
+    cli.add_command(archive_group)
 
 
 _register_area_commands()

@@ -59,6 +59,8 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "PUBLIC_BASE_URL": ("http://127.0.0.1:5000", "address the public reaches this service at (certificate QR codes)"),
     "VERIFY_RATE_LIMIT": (30, "certificate look-ups one client address may make per window"),
     "VERIFY_RATE_WINDOW_SECONDS": (600, "length of the verification rate-limit window"),
+    "ARCHIVE_RETENTION_YEARS": (5, "years a session's electronic records are kept before they may be deleted (at least 5, seed Art. 30)"),
+    "ARCHIVE_PAPER_RETENTION_YEARS": (3, "years paper records are kept (at least 3, seed Art. 30)"),
 }
 
 
