@@ -170,24 +170,22 @@ def _row_values(exam_session: ExamSession, number: int, cells: dict[str, Any]
                 ) -> tuple[CandidateValues | None, list[RowError]]:
     errors: list[RowError] = []
 
-    def word(column: str, words: dict[str, str], default: str | None) -> str | None:
+    def word(column: str, words: dict[str, str], shown: str, default: str | None) -> str | None:
         text = "".join(_text(cells.get(column)).split())
         if not text:
             return default
-        if text.upper() in words:
-            return words[text.upper()]
-        if text not in words:
-            choices = "、".join(dict.fromkeys(k for k in words if not k.isascii()))
-            errors.append(RowError(number, column, f"“{text}”不是可选值（{choices}）",
-                                   f"{text!r} is not one of the choices ({choices})"))
+        found = words.get(text.upper()) or words.get(text)
+        if found is None:
+            errors.append(RowError(number, column, f"“{text}”不是可选值（{shown}）",
+                                   f"{text!r} is not one of the choices ({shown})"))
             return "?"
-        return words[text]
+        return found
 
-    id_type = word("证件类型", ID_TYPE_WORDS, None)
+    id_type = word("证件类型", ID_TYPE_WORDS, "居民身份证、护照、其他", None)
     if id_type is None:
         errors.append(RowError(number, "证件类型", "证件类型不能为空", "the ID type is required"))
-    gender = word("性别", GENDER_WORDS, None)
-    language = word("考试语言", LANGUAGE_WORDS, "zh")
+    gender = word("性别", GENDER_WORDS, "男、女", None)
+    language = word("考试语言", LANGUAGE_WORDS, "中文、蒙古文", "zh")
     id_value = cells.get("证件号码")
     if isinstance(id_value, (int, float)) and not isinstance(id_value, bool) and abs(id_value) >= 10**15:
         errors.append(RowError(number, "证件号码", "证件号码被 Excel 存成了数字，末几位已丢失；请把该列设为文本格式后重新填写",

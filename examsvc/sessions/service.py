@@ -113,7 +113,7 @@ def plan_session(session: Session, *, institution: Institution, blueprint: ExamB
         raise _bad("title", "场次名称不能为空", "a title is required")
     if window_end <= window_start:
         raise _bad("window_end", "入场截止时间须晚于开始时间", "the start window must end after it begins")
-    if window_start.date() > exam_date or window_end.date() < exam_date:
+    if not clock.local_time(window_start).date() == clock.local_time(window_end).date() == exam_date:
         raise _bad("window_start", "入场时间须在考试日期当天", "the start window must fall on the exam date")
     if layout not in {"paged", "scrolling"}:
         raise _bad("layout", "版式应为逐题或整卷", "layout must be paged or scrolling")
@@ -137,6 +137,23 @@ def plan_session(session: Session, *, institution: Institution, blueprint: ExamB
     record(session, actor, "session.plan", row, {"papers": [p.id for p in papers], "rooms": rooms,
                                                   "date": exam_date.isoformat(), "languages": languages})
     return row
+
+
+def plan_session_for(session: Session, *, institution_id: int | None, blueprint_id: int | None, actor: Any,
+                     **details: Any) -> ExamSession:
+    """:func:`plan_session` from the ids a form or a request carries: the actor must manage the
+    institution; a missing institution or blueprint names its field."""
+    if institution_id is None:
+        raise _bad("institution_id", "请选择评价机构", "choose an institution")
+    require_permission(actor, Permission.INSTITUTION_MANAGE, institution_id)
+    institution = session.get(Institution, institution_id)
+    if institution is None:
+        raise NotFound(f"评价机构 {institution_id} 不存在", f"institution {institution_id} not found",
+                       field="institution_id")
+    blueprint = session.get(ExamBlueprint, blueprint_id) if blueprint_id is not None else None
+    if blueprint is None:
+        raise _bad("blueprint_id", "请选择考核细目表", "choose a blueprint")
+    return plan_session(session, institution=institution, blueprint=blueprint, actor=actor, **details)
 
 
 def _session_papers(session: Session, institution: Institution, blueprint: ExamBlueprint, paper_ids: list[int],
