@@ -52,8 +52,8 @@ def list_batches() -> Any:
         except ValueError:
             flash(_("Choose the institution and both dates of the period."), "error")
             return redirect(url_for(".list_batches"))
+        require_permission(current_user, Permission.INSTITUTION_MANAGE, institution_id)
         try:
-            require_permission(current_user, Permission.INSTITUTION_MANAGE, institution_id)
             with unit_of_work() as session:
                 institution = session.get(Institution, institution_id)
                 if institution is None:

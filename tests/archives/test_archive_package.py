@@ -118,3 +118,36 @@ def test_deletion_before_the_retention_end_is_refused_naming_the_date(session, s
         retention_end(session, exam_session)
     app.config["ARCHIVE_RETENTION_YEARS"] = 7
     assert retention_end(session, exam_session).year == EXAM_DAY.year + 7
+
+
+def test_download_and_upload_to_verify_by_role(client, session, scored_no_context):
+    from io import BytesIO
+
+    from tests.conftest import csrf_headers, login, make_user
+
+    exam = scored_no_context
+    make_user(session, "regulator", "regulator")
+    sid = exam["session"].id
+    login(client, "inv1")
+    assert client.get(f"/archives/sessions/{sid}.zip").status_code == 403
+    login(client, exam["admin"].username)
+    download = client.get(f"/archives/sessions/{sid}.zip")
+    assert download.status_code == 200 and download.mimetype == "application/zip"
+    assert client.get(f"/archives/regulator/sessions/{sid}.zip").status_code == 403
+    assert client.post("/archives/verify", headers=csrf_headers(client)).status_code == 403
+    login(client, "regulator")
+    assert client.get(f"/api/v1/archives/regulator/sessions/{sid}").status_code == 200
+    page = client.post("/archives/verify", data={"package": (BytesIO(download.data), "a.zip")},
+                       headers=csrf_headers(client), content_type="multipart/form-data")
+    assert page.status_code == 200 and "answers.json" not in page.get_data(as_text=True)
+    with zipfile.ZipFile(BytesIO(download.data)) as archive:
+        files = {n: archive.read(n) for n in archive.namelist()}
+    files["certificates.json"] += b" "
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    answer = client.post("/api/v1/archives/verify", data={"package": (BytesIO(buffer.getvalue()), "t.zip")},
+                         headers=csrf_headers(client), content_type="multipart/form-data")
+    assert answer.status_code == 200
+    assert answer.get_json()["ok"] is False and [p["file"] for p in answer.get_json()["problems"]] == ["certificates.json"]
