@@ -137,7 +137,10 @@ def can_certify(institution: Institution, occupation_code: str, level: str | Lev
     except InvalidValue as exc:
         return Decision(False, exc.code, exc.message, exc.message_en)
     if institution.status == InstitutionStatus.TERMINATED.value:
-        return Decision(False, "terminated", f"{institution.name}备案已终止", f"{institution.name}'s filing is terminated")
+        why = f"：{institution.status_reason}" if institution.status_reason else ""
+        why_en = f": {institution.status_reason}" if institution.status_reason else ""
+        return Decision(False, "terminated", f"{institution.name}备案已终止{why}",
+                        f"{institution.name}'s filing is terminated{why_en}")
     from examsvc.institutions.orders import active_order_of  # orders build on this module
 
     order = active_order_of(institution)
