@@ -126,13 +126,26 @@ class RegulatorBatches(MethodView):
         return [batches.batch_dict(b) for b in batches.list_batches(get_session(), None, request.args.get("status"))]
 
 
-@bp.route("/regulator/certificate-batches/<int:batch_id>/<any(review, accept):action>")
-class RegulatorDecision(MethodView):
+def _decide(batch_id: int, step: Any) -> dict[str, Any]:
+    with unit_of_work() as session:
+        batch = batches.get_batch(session, batch_id)
+        step(session, batch, _actor())
+        return batches.batch_dict(batch)
+
+
+@bp.route("/regulator/certificate-batches/<int:batch_id>/review")
+class ReviewBatch(MethodView):
     @bp.response(200, CertificateBatchSchema)
     @permission_required(Permission.REGULATE)
-    def post(self, batch_id: int, action: str) -> dict[str, Any]:
-        """``review``: check, then return with the problems or forward; ``accept``: the region takes it."""
-        with unit_of_work() as session:
-            batch = batches.get_batch(session, batch_id)
-            (batches.review_batch if action == "review" else batches.accept_batch)(session, batch, _actor())
-            return batches.batch_dict(batch)
+    def post(self, batch_id: int) -> dict[str, Any]:
+        """Run the checks: a batch with problems is returned with them, a clean one forwarded to the region."""
+        return _decide(batch_id, batches.review_batch)
+
+
+@bp.route("/regulator/certificate-batches/<int:batch_id>/accept")
+class AcceptBatch(MethodView):
+    @bp.response(200, CertificateBatchSchema)
+    @permission_required(Permission.REGULATE)
+    def post(self, batch_id: int) -> dict[str, Any]:
+        """The region accepts a forwarded batch."""
+        return _decide(batch_id, batches.accept_batch)

@@ -94,13 +94,22 @@ def regulator_show(batch_id: int) -> Any:
                            audience="regulator")
 
 
-@bp.route("/regulator/<int:batch_id>/<any(review, accept):action>", methods=["POST"])
+@bp.route("/regulator/<int:batch_id>/review", methods=["POST"])
 @permission_required(Permission.REGULATE)
-def regulator_decide(batch_id: int, action: str) -> Any:
+def regulator_review(batch_id: int) -> Any:
+    return _decide(batch_id, batches.review_batch)
+
+
+@bp.route("/regulator/<int:batch_id>/accept", methods=["POST"])
+@permission_required(Permission.REGULATE)
+def regulator_accept(batch_id: int) -> Any:
+    return _decide(batch_id, batches.accept_batch)
+
+
+def _decide(batch_id: int, step: Any) -> Any:
     try:
         with unit_of_work() as session:
             batch = batches.get_batch(session, batch_id)
-            step = batches.review_batch if action == "review" else batches.accept_batch
             step(session, batch, current_user._get_current_object())
             status = batch.status
     except ServiceError as exc:

@@ -7,13 +7,14 @@ import pytest
 from sqlalchemy import select
 
 from examsvc.audit.models import AuditEvent
+from examsvc.certificates.models import Certificate
+from examsvc.certificates.numbers import format_number
 from examsvc.certificates.batches import accept_batch, review_batch, submit_batch
 from examsvc.certificates.service import issue_certificates, void_certificate
 from examsvc.errors import Conflict, Forbidden, ValidationFailed
 from examsvc.protect import protect_id
 from tests.certificates.builders import pass_records
 from tests.certificates.conftest import app_context, cert_world, issue_day  # noqa: F401  (fixtures)
-from tests.certificates.test_export import plant
 from tests.conftest import csrf_headers, login
 
 DAY = date(2026, 12, 20)
@@ -21,9 +22,20 @@ DAY = date(2026, 12, 20)
 
 def _issue(session, cert_world):
     records = pass_records(session, cert_world["passes_a"].make(3))
-    certificates = issue_certificates(session, records, cert_world["admin_a"])
+    issued = issue_certificates(session, records, cert_world["admin_a"])
     session.commit()
-    return certificates
+    return [session.get(Certificate, i.id) for i in issued]
+
+
+def plant(session, like: Certificate, pass_record_id: int, serial: int, **changes) -> Certificate:
+    """A certificate written straight into the table, as a bug or an import might have."""
+    values = {c.name: getattr(like, c.name) for c in Certificate.__table__.columns if c.name != "id"}
+    values.update(pass_record_id=pass_record_id, serial=serial,
+                  number=format_number(like.institution_code, like.year, like.level_digit, serial), **changes)
+    certificate = Certificate(**values)
+    session.add(certificate)
+    session.flush()
+    return certificate
 
 
 @pytest.fixture
