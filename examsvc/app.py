@@ -61,6 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from examsvc.institutions import routes as institution_routes
     from examsvc.institutions import filing_routes
     from examsvc.papers import routes as paper_routes
+    from examsvc.sessions import routes as session_routes
     from examsvc.supervision import routes as supervision_routes
     from examsvc.archives import routes as archive_routes
 
@@ -72,6 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     admin_routes.init_app(app)
     bank_routes.init_app(app)
     paper_routes.init_app(app)
+    session_routes.init_app(app)
     exam_routes.init_app(app)
     certificate_routes.init_app(app)
     supervision_routes.init_app(app)

@@ -140,6 +140,12 @@ def tasks_for(user: Any) -> list[Task]:
     if has_permission(user, Permission.INSTITUTION_VIEW):
         tasks.append(Task(_("Papers"), url_for("papers.list_papers"),
                           _("Assembled papers, their reports against the blueprint, locking and printing")))
+    if has_permission(user, Permission.INSTITUTION_VIEW):
+        tasks.append(Task(_("Exam sessions"), url_for("sessions.list_sessions"),
+                          _("Sessions (认定场次): rooms, staff, candidates, admission tickets and the invigilator console")))
+    if has_permission(user, Permission.SESSION_INVIGILATE):
+        tasks.append(Task(_("Invigilate"), url_for("sessions.list_sessions", status="open"),
+                          _("Open sessions you are assigned to, and each room's console")))
     if has_permission(user, Permission.REGULATE):
         tasks.append(Task(_("Violation cases"), url_for("supervision.list_cases"),
                           _("Reports, cases, notices, decisions, objection deadlines in working days, reviews and sanctions")))
