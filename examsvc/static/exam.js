@@ -37,9 +37,10 @@
     counter: 0,         // the last sequence number used by (or known to) this page
     queue: [],          // saves not yet confirmed: {position, response, flagged, seq, sent}
     sending: false, submitting: false, current: 0,
-    deadline: 0,        // Date.now() at which the remaining time reaches zero
+    deadline: 0,        // performance.now() at which the remaining time reaches zero (a monotonic clock:
+                        // changing the computer's clock changes nothing)
     pausedRemaining: 0, paused: false, closed: false, offline: false, signedOut: false,
-    backoff: BACKOFF_MIN_MS, retryTimer: null, pingTimer: null, lastZeroSync: 0,
+    backoff: BACKOFF_MIN_MS, retryTimer: null, pingTimer: null, lastZeroSync: -Infinity,
   };
 
   // --- talking to the server ----------------------------------------------------------------
@@ -145,8 +146,8 @@
     if (result.ok) {
       state.queue = state.queue.filter((e) => e !== entry);
       persist();
-      confirmed(entry);
       cameOnline();
+      confirmed(entry);
       setRemaining(result.data.remaining_seconds);
       flush();
       return;
@@ -243,14 +244,14 @@
 
   function setRemaining(seconds) {
     if (typeof seconds !== "number") return;
-    state.deadline = Date.now() + seconds * 1000;
+    state.deadline = performance.now() + seconds * 1000;
     tick();
   }
 
   function remaining() {
     if (state.closed) return 0;
     if (state.paused) return state.pausedRemaining;
-    return Math.max(0, Math.ceil((state.deadline - Date.now()) / 1000));
+    return Math.max(0, Math.ceil((state.deadline - performance.now()) / 1000));
   }
 
   function clockText(seconds) {
@@ -265,8 +266,8 @@
     clock.textContent = clockText(seconds);
     clock.classList.toggle("low", seconds < LOW_TIME_SECONDS);
     // At zero the server decides (it closes the attempt, or extra time was granted meanwhile).
-    if (seconds === 0 && !state.closed && !state.paused && Date.now() - state.lastZeroSync > 5000) {
-      state.lastZeroSync = Date.now();
+    if (seconds === 0 && !state.closed && !state.paused && performance.now() - state.lastZeroSync > 5000) {
+      state.lastZeroSync = performance.now();
       sync();
     }
   }

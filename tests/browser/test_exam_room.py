@@ -25,6 +25,7 @@ from tests.delivery.conftest import EXAM_DAY
 
 pytestmark = pytest.mark.browser
 DURATION = 90 * 60  # the blueprint's 90 minutes
+SLACK = 10  # seconds the page's own countdown may have run since the server's figure (a loaded machine)
 SCREENSHOTS = "/tmp"
 SHOWN_AT_LEAST = """minimum => {
   const [h, m, s] = document.querySelector('#exam-remaining').textContent.split(':').map(Number);
@@ -126,7 +127,7 @@ def test_a_candidate_answers_reloads_goes_offline_gets_extra_time_and_submits(ap
         page.clock.install()
         sign_in(page, live_server, me)
         attempt = the_attempt(app, me["id"])
-        assert DURATION - 3 <= seconds_shown(page) <= DURATION
+        assert DURATION - SLACK <= seconds_shown(page) <= DURATION
         assert page.is_visible("#exam-prev") and page.locator("article.exam-item:visible").count() == 1
 
         # single, multiple and true/false answers, one flagged for review: each confirmed by the server
@@ -157,7 +158,7 @@ def test_a_candidate_answers_reloads_goes_offline_gets_extra_time_and_submits(ap
         for number, values in expected.items():
             assert checked_values(page, number) == values
         assert page.get_attribute(f"#item-{multiple} .flag-toggle", "aria-pressed") == "true"
-        assert DURATION - 600 - 3 <= seconds_shown(page) <= DURATION - 600
+        assert DURATION - 600 - SLACK <= seconds_shown(page) <= DURATION - 600
 
         # the network drops: the change waits, marked unsaved, and is sent when it returns
         second_single = item_number(page, "single_choice", 1)
@@ -182,7 +183,7 @@ def test_a_candidate_answers_reloads_goes_offline_gets_extra_time_and_submits(ap
         page.clock.fast_forward(31_000)
         page.wait_for_function(SHOWN_AT_LEAST, arg=before + 250)
         after = seconds_shown(page)
-        assert DURATION - 600 + 300 - 5 <= after <= DURATION - 600 + 300 and after > before + 250
+        assert DURATION - 600 + 300 - SLACK <= after <= DURATION - 600 + 300 and after > before + 250
 
         # submit: the dialog counts what is unanswered and flagged; the server closes the attempt
         page.click("#exam-submit")
@@ -257,6 +258,7 @@ def test_at_the_deadline_the_server_closes_the_attempt_and_a_later_answer_is_ref
         go_to(page, second)
         choose(page, second, "错")
         page.wait_for_selector("#exam-closed", state="visible")
+        page.wait_for_selector("#exam-closed-reason:has-text('考试时间已到')")  # asked of the server
         closed = page.inner_text("#exam-closed")
         assert "考试时间已到" in closed and "已确认保存的答案全部保留" in closed and "有 1 处修改未经服务器确认" in closed
         assert page.inner_text("#exam-remaining") == "00:00:00"
@@ -319,4 +321,4 @@ def test_a_paused_exam_shows_the_pause_stops_the_clock_and_continues_when_resume
         go_to(page, number)
         choose(page, number, "对")
         page.wait_for_selector(f"#item-{number}[data-save-state=saved]", state="attached")
-        assert DURATION - 5 <= seconds_shown(page) <= DURATION
+        assert DURATION - SLACK <= seconds_shown(page) <= DURATION
