@@ -65,6 +65,12 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
 
 
 def _coerce(name: str, raw: str, default: Any) -> Any:
+    "CREDIT_WINDOW_DAYS": (365, "days of supervisors' findings an institution's credit grade counts (Art. 39)"),
+    "CREDIT_PROBLEM_POINTS": (5.0, "credit points (of 100) an institution loses per checklist item found a problem"),
+    "CREDIT_SERIOUS_ITEMS": (['identity', 'paper_security'], "checklist items whose problems cost CREDIT_SERIOUS_POINTS instead"),
+    "CREDIT_SERIOUS_POINTS": (15.0, "credit points lost per problem with a serious checklist item"),
+    "CREDIT_GRADE_MINIMUMS": ([90, 75, 60], "lowest credit scores of grades A, B and C (below: D)"),
+    "CREDIT_INSPECTIONS_PER_YEAR": ([1, 2, 4, 12], "routine inspections per year of an institution graded A, B, C, D"),
     """Turn an environment string into the type of the default."""
     try:
         if isinstance(default, bool):

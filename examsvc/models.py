@@ -27,3 +27,6 @@ from examsvc.institutions.filing_models import (  # noqa: F401
 )
 from examsvc.supervision.models import CalendarOverride, Case, CaseEvent, ReportCounter, Sanction  # noqa: F401
 from examsvc.analysis.models import AnalysisRun, AnalysisRunSession, ItemStatistic  # noqa: F401
+from examsvc.supervision.people_models import (  # noqa: F401
+    Draw, Finding, InspectionPlan, JurisdictionSetting, SupervisorCard,
+)

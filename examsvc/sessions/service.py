@@ -203,6 +203,10 @@ def assign_staff(session: Session, exam_session: ExamSession, user: User, role: 
         raise _bad("room_id", "考场不属于本场次", "the room is not one of this session's")
     if parsed is StaffRole.INVIGILATOR and room_id is None:
         raise _bad("room_id", "监考人员须指定考场", "an invigilator needs a room")
+    if parsed is StaffRole.EXAMINER:  # Art. 35: no examiner outside a jurisdiction's registry once it is on
+        from examsvc.supervision.registry import require_registry
+
+        require_registry(session, user, session.get(Institution, exam_session.institution_id), exam_session.exam_date)
     roles = {s.role for s in exam_session.staff if s.user_id == user.id}
     if parsed.value in roles:
         raise Conflict("该人员已担任此岗位", "already assigned in this role", field="user_id")

@@ -1,0 +1,83 @@
+"""Random draws anyone can re-run (Art. 37, 38).
+
+A draw is ``random.Random(seed).sample(candidates, k)`` with ``candidates`` the ids in ascending
+order and ``seed`` a string (Python seeds a string through SHA-512, the same on every machine and
+run). The seed, the candidates and the result are stored in a :class:`Draw` row and audited;
+:func:`rerun_draw` repeats it from the stored seed and candidates, and anyone can do the same::
+
+    import random; random.Random("<seed>").sample([<candidates>], <k>)
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from typing import Any, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from examsvc import clock
+from examsvc.audit.service import record
+from examsvc.auth import Permission, require_permission
+from examsvc.errors import ValidationFailed
+from examsvc.sessions.models import ExamSession
+from examsvc.supervision.people_models import Draw
+from examsvc.supervision.registry import valid_supervisors
+
+ALGORITHM = "python3-random-sample"
+
+
+def _sample(seed: str, candidates: list[int], k: int) -> list[int]:
+    return random.Random(seed).sample(candidates, k)
+
+
+def draw(session: Session, *, kind: str, purpose: str, candidates: Iterable[int], k: int, seed: str | None = None,
+         session_id: int | None = None, actor: Any = None) -> Draw:
+    """Draw ``k`` of ``candidates`` with ``seed`` (a new random one when not given) and record it."""
+    pool = sorted(set(int(c) for c in candidates))
+    if k < 1:
+        raise ValidationFailed("抽取人数至少为1", "draw at least one", field="k")
+    if k > len(pool):
+        raise ValidationFailed(f"可抽取的只有{len(pool)}个，不足{k}个", f"only {len(pool)} to draw from, fewer than {k}",
+                               field="k")
+    seed = (seed or "").strip() or secrets.token_hex(16)
+    if len(seed) > 64:
+        raise ValidationFailed("种子不超过64个字符", "a seed has at most 64 characters", field="seed")
+    row = Draw(kind=kind, purpose=purpose, session_id=session_id, seed=seed, algorithm=ALGORITHM, candidates=pool,
+               k=k, result=_sample(seed, pool, k), drawn_by=getattr(actor, "id", None), drawn_at=clock.now())
+    session.add(row)
+    session.flush()
+    record(session, actor, "supervision.draw", row, {"kind": kind, "purpose": purpose, "seed": seed,
+                                                     "candidates": pool, "k": k, "result": row.result})
+    return row
+
+
+def draw_supervisors(session: Session, pool_user_ids: Iterable[int], k: int, seed: str | None = None, *,
+                     purpose: str = "session", session_id: int | None = None, actor: Any = None) -> Draw:
+    """Draw ``k`` supervisors from ``pool_user_ids`` (valid card holders) and record the draw."""
+    return draw(session, kind="supervisors", purpose=purpose, candidates=pool_user_ids, k=k, seed=seed,
+                session_id=session_id, actor=actor)
+
+
+def rerun_draw(row: Draw) -> list[int]:
+    """The result the stored seed and candidates give again; equal to ``row.result`` unless tampered with."""
+    return _sample(row.seed, list(row.candidates), row.k)
+
+
+def dispatch_to_session(session: Session, exam_session: ExamSession, k: int, seed: str | None, actor: Any) -> Draw:
+    """Send ``k`` external supervisors to a session, drawn from cards valid on its date (Art. 37).
+
+    Staff of the session are left out of the pool (a supervisor holds no other duty there, Art. 26).
+    """
+    require_permission(actor, Permission.REGULATE)
+    staff = {s.user_id for s in exam_session.staff}
+    pool = [u for u in valid_supervisors(session, exam_session.exam_date) if u not in staff]
+    return draw_supervisors(session, pool, k, seed, purpose="session", session_id=exam_session.id, actor=actor)
+
+
+def session_draws(session: Session, session_id: int | None = None) -> list[Draw]:
+    query = select(Draw).where(Draw.purpose == "session").order_by(Draw.id.desc())
+    if session_id is not None:
+        query = query.where(Draw.session_id == session_id)
+    return list(session.scalars(query))
