@@ -140,3 +140,24 @@ def test_paper_text_is_cached_per_app_so_a_new_database_reusing_paper_ids_shows_
         finally:
             other.extensions["examsvc.engine"].dispose()
     assert shown["stem"] == "另一个数据库里的题干"
+
+
+def test_the_room_page_hands_its_script_the_ui_strings_in_the_page_language(client, checked_in):
+    import json
+    import re
+
+    with clock.frozen(EXAM_DAY):
+        _sign_in(client, checked_in["candidates"][0], 0)
+        chinese = client.get("/exam/").get_data(as_text=True)
+        english = client.get("/exam/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+    def strings(page):
+        return json.loads(re.search(r'<script type="application/json" id="exam-strings">(.*?)</script>', page,
+                                    re.S).group(1))
+
+    assert strings(chinese)["saved"] == "已保存" and strings(chinese)["unsaved_offline"] == "未保存（网络中断，将自动重试）"
+    assert strings(english)["saved"] == "Answer saved"
+    assert 'data-layout="paged"' in chinese
+    for asset in ("exam.js", "exam.css"):
+        assert f"/static/{asset}" in chinese
+        assert client.get(f"/static/{asset}").status_code == 200
