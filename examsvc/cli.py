@@ -159,6 +159,8 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for username, role, where in accounts:
         click.echo(f"  {username:<14} {role:<20} {where}")
+    for line in current_app.extensions.get("examsvc.demo_notes", ()):
+        click.echo(line)
     if not no_serve:
         # The demo serves plain HTTP on loopback, so the session cookie cannot be HTTPS-only.
         current_app.config["SESSION_COOKIE_SECURE"] = False

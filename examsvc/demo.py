@@ -31,6 +31,7 @@ DEMO_USERS = [
     ("reviewer", "李审题", Role.ITEM_REVIEWER, None),
     ("inst_admin", "赵机构", Role.INSTITUTION_ADMIN, "A"),
     ("invigilator", "钱监考", Role.INVIGILATOR, "A"),
+    ("inv2", "刘监考", Role.INVIGILATOR, "A"),
     ("examiner", "孙考评", Role.EXAMINER, "A"),
     ("supervisor", "周督导", Role.QUALITY_SUPERVISOR, "A"),
     ("regulator", "吴监管", Role.REGULATOR, None),
@@ -72,6 +73,7 @@ def load_demo(app: Flask) -> list[tuple[str, str, str]]:
                                           roles=[(role.value, institution.id if institution else None)], actor="demo")
             accounts.append((username, role.value, institution.name if institution else ""))
         _load_bank(session, users["writer"], users["reviewer"])
+        app.extensions["examsvc.demo_notes"] = _load_session_demo(session, institutions["A"], users)
     return accounts
 
 
@@ -103,3 +105,101 @@ def _load_bank(session, writer: User, reviewer: User) -> None:
             review_version(session, item.latest, reviewer, "approve", "")
         elif row["status"] == "returned":
             review_version(session, item.latest, reviewer, "return", row["return_comments"])
+
+
+# --- an open exam session to try the exam room -------------------------------------------------
+
+DEMO_CANDIDATES = (("张明", "15010219900307001"), ("李娜", "15020319921115002"), ("王强", "15040219880620003"))
+
+
+def _demo_items(session, version, writer: User, reviewer: User) -> int:
+    """Generated items, approved, one true/false or multiple choice and one single choice per
+    element, so that the 90-item paper can be assembled. Marked 示例 in stem and source."""
+    import random
+
+    from examsvc import clock
+    from examsvc.audit.service import record
+    from examsvc.bank.models import Item, ItemVersion, Review
+    from examsvc.bank.service import blueprint_of
+    from itembank.items import build_content, content_hash, content_to_dict
+
+    rng, now, count = random.Random(2026), clock.now(), 0
+    for n, element in enumerate(blueprint_of(version).elements()):
+        name = element.name
+        for item_type in ("single_choice", "true_false" if n % 3 else "multiple_choice"):
+            if item_type == "true_false":
+                key, options = rng.choice("TF"), []
+                stem = f"【示例】“{name}”是本职业四级理论知识要求掌握的内容。（　）" if key == "T" else \
+                    f"【示例】“{name}”与中式烹调师的日常工作无关，可以不了解。（　）"
+            elif item_type == "single_choice":
+                key = "ABCD"[n % 4]
+                texts = [f"与“{name}”无关的做法{i}" for i in range(3)]
+                texts.insert("ABCD".index(key), f"符合“{name}”要求的做法")
+                stem, options = f"【示例】下列关于“{name}”的说法，正确的是（　）。", texts
+            else:
+                key = "".join(sorted(rng.sample("ABCDE", 2)))
+                texts = [f"符合“{name}”要求的做法{i}" if "ABCDE"[i] in key else f"违反“{name}”要求的做法{i}"
+                         for i in range(5)]
+                stem, options = f"【示例】下列关于“{name}”的做法，正确的有（　）。", texts
+            content = build_content(type=item_type, element_code=element.code, key=key, source="示例题库（自动生成）",
+                                    zh={"stem": stem, "options": [("ABCDE"[i], t) for i, t in enumerate(options)],
+                                        "explanation": "示例数据，仅用于体验考试流程。"},
+                                    difficulty_estimate=round(rng.uniform(0.55, 0.75), 2))
+            item = Item(blueprint_id=version.blueprint_id, element_code=element.code, type=item_type,
+                        created_by=writer.id, created_at=now)
+            item.versions.append(ItemVersion(number=1, author_id=writer.id, created_at=now, submitted_at=now,
+                                             content=content_to_dict(content), content_hash=content_hash(content),
+                                             status="approved", acknowledged_warnings=[]))
+            session.add(item)
+            session.flush()
+            session.add(Review(version_id=item.latest.id, reviewer_id=reviewer.id, decision="approve",
+                               comments="示例数据", created_at=now))
+            count += 1
+    record(session, "demo", "demo.items", version.blueprint, {"approved_items": count})
+    return count
+
+
+def _load_session_demo(session, institution, users: dict[str, User]) -> list[str]:
+    """Lock an assembled paper and open a session with auto check-in whose start window is now,
+    so that a new user can sign in at /exam/sign-in; returns the lines to print."""
+    from datetime import datetime, time, timedelta
+
+    from examsvc import clock
+    from examsvc.bank.models import BlueprintVersion, ExamBlueprint
+    from examsvc.papers.service import lock_paper, run_assembly, start_assembly
+    from examsvc.sessions.service import assign_staff, open_session, plan_session, register_candidate
+    from itembank.identifiers import resident_id_check_character
+
+    blueprint = session.scalar(select(ExamBlueprint).where(ExamBlueprint.occupation_code == "4-03-02-01",
+                                                           ExamBlueprint.level == "4",
+                                                           ExamBlueprint.component == "theory"))
+    version = session.get(BlueprintVersion, blueprint.latest.id)
+    _demo_items(session, version, users["writer"], users["reviewer"])
+    admin = users["inst_admin"]
+    run = start_assembly(session, institution=institution, blueprint_version=version, forms=1,
+                         overrides={"seed": 1, "time_limit": 60}, actor=admin)
+    run_assembly(session, run)
+    if run.status != "done":
+        return [f"Exam room demo skipped: the demo bank could not be assembled ({run.outcome})."]
+    paper = lock_paper(session, run.papers[0], admin)
+    now = clock.local_time(clock.now())
+    day = now.date()
+    start = max(now - timedelta(minutes=30), datetime.combine(day, time(0, 0), now.tzinfo))
+    end = min(now + timedelta(hours=4), datetime.combine(day, time(23, 59), now.tzinfo))
+    exam_session = plan_session(session, institution=institution, blueprint=blueprint,
+                                title=f"【示例】{day:%Y年%m月%d日} 中式烹调师四级 理论知识", exam_date=day,
+                                window_start=start, window_end=end, rooms=[("第一考场", 30)], paper_ids=[paper.id],
+                                auto_check_in=True, actor=admin)
+    for name in ("invigilator", "inv2"):
+        assign_staff(session, exam_session, users[name], "invigilator", exam_session.rooms[0].id, admin)
+    lines = ["", f"Exam room demo: session “{exam_session.title}”, start window {start:%H:%M}-{end:%H:%M} "
+             f"({now.tzname()}), automatic check-in. Sign in at /exam/sign-in with:"]
+    for name, first17 in DEMO_CANDIDATES:
+        id_number = first17 + resident_id_check_character(first17)
+        candidate = register_candidate(session, exam_session, name=name, id_type="resident_id", id_number=id_number,
+                                       employer="示例饭店", actor=admin)
+        lines.append(f"  ticket {candidate.ticket_number}  ID number {id_number}  ({name}, seat {candidate.seat})")
+    open_session(session, exam_session, admin)
+    lines.append("Invigilators `invigilator` and `inv2` run the room at /sessions/ (console); "
+                 "`inst_admin` prints the admission tickets there.")
+    return lines

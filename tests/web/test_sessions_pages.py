@@ -428,3 +428,23 @@ def test_the_api_plans_registers_imports_and_runs_the_console(app, session, open
     admin_b = signed_in(app, "admin_b")
     assert admin_b.get(f"/api/v1/sessions/{sid}").status_code == 403
     assert admin_b.get("/api/v1/sessions").get_json() == []
+
+
+def test_the_demo_opens_a_session_whose_printed_tickets_sign_in(app, client):
+    """`examsvc demo` prints tickets and ID numbers; each signs in to the exam room at once."""
+    import re
+
+    from examsvc.demo import load_demo
+
+    with app.app_context():
+        load_demo(app)
+        notes = app.extensions["examsvc.demo_notes"]
+    tickets = [re.search(r"ticket (\d{18})  ID number (\w{18})", line) for line in notes]
+    tickets = [m.groups() for m in tickets if m]
+    assert len(tickets) == 3 and any("/exam/sign-in" in line for line in notes)
+    ticket, id_number = tickets[0]
+    token = csrf_token_from(client.get("/exam/sign-in").get_data(as_text=True))
+    response = client.post("/exam/sign-in", data={"ticket_number": ticket, "id_number": id_number, "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/exam/")
+    state = client.get("/exam/api/state").get_json()
+    assert state["status"] == "in_progress" and len(state["items"]) == 90 and "示例" in state["items"][0]["stem"]
