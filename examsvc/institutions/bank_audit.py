@@ -66,12 +66,19 @@ class BlueprintAudit:
 
 
 def _flagged_hook() -> Callable[[Session, int], list[int]] | None:
-    """Psychometric flags from ``examsvc.analysis`` when that area provides ``flagged_item_ids``."""
+    """Psychometric flags from ``examsvc.analysis``: its ``flagged_item_ids(session, blueprint_id)``, or
+    the item ids of its ``bank_quality(session, blueprint_id)`` rows; None when neither exists."""
     try:
-        from examsvc.analysis import service as analysis  # type: ignore[import-not-found]
+        from examsvc.analysis import service as analysis
     except ImportError:
         return None
-    return getattr(analysis, "flagged_item_ids", None)
+    direct = getattr(analysis, "flagged_item_ids", None)
+    if direct is not None:
+        return direct
+    quality = getattr(analysis, "bank_quality", None)
+    if quality is None:
+        return None
+    return lambda session, blueprint_id: sorted({row.item_id for row in quality(session, blueprint_id)})
 
 
 def _exposure(session: Session, blueprint_id: int, threshold: int) -> dict[int, int]:

@@ -70,5 +70,7 @@ def test_the_audit_counts_shortfalls_exposure_and_staleness(session, papers_worl
     [quiet] = audit_institution(session, papers_world["A"], exposure_papers=5, staleness_sessions=1,
                                 flagged=lambda s, blueprint_id: [])
     assert quiet.exposed_items == {} and quiet.sessions_considered == 1
+    [default] = audit_institution(session, papers_world["A"])  # psychometrics, when that area is there
+    assert default.flagged_items in (None, [])  # no analysis run yet
     assert audit_institution(session, papers_world["B"]) == []  # nothing of B's scope has a bank
     assert date(2026, 3, 2) == clock.now().date()
