@@ -168,8 +168,10 @@ def write_package(files: dict[str, bytes], output: Path) -> Path:
     return output
 
 
-def read_package(path: Path | bytes) -> dict[str, bytes]:
-    """A package's files from a directory, a zip file or zip bytes."""
+def read_package(path: Path | bytes | dict[str, bytes]) -> dict[str, bytes]:
+    """A package's files from a directory, a zip file, zip bytes, or as built."""
+    if isinstance(path, dict):
+        return dict(path)
     if isinstance(path, bytes):
         source: Any = io.BytesIO(path)
     elif path.is_dir():
@@ -178,6 +180,25 @@ def read_package(path: Path | bytes) -> dict[str, bytes]:
         source = path
     with zipfile.ZipFile(source) as archive:
         return {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
+
+
+def _event_problems(content: bytes) -> list[str]:
+    """Each audit event must still hash to its recorded hash from its recorded predecessor: an event
+    rewritten with a fresh manifest is caught here (and against the live chain by ``audit verify``)."""
+    from types import SimpleNamespace
+
+    from examsvc.audit.service import event_hash
+
+    try:
+        events = json.loads(content)
+        problems = []
+        for event in events:
+            row = SimpleNamespace(**{**event, "occurred_at": datetime.fromisoformat(event["occurred_at"])})
+            if event_hash(event["prev_hash"], row) != event["hash"]:
+                problems.append(f"audit event {event['seq']} does not match its hash (changed)")
+        return problems
+    except (ValueError, KeyError, TypeError) as exc:
+        return [f"audit events unreadable: {exc}"]
 
 
 @dataclass
@@ -191,13 +212,13 @@ class VerifyReport:
         return not self.problems
 
 
-def verify_package(path: Path | bytes) -> VerifyReport:
+def verify_package(path: Path | bytes | dict[str, bytes]) -> VerifyReport:
     """Recompute every hash; name each changed, missing or extra file."""
     report = VerifyReport()
     try:
         files = read_package(path)
     except (zipfile.BadZipFile, OSError) as exc:
-        report.problems.append((str(path) if not isinstance(path, bytes) else "(upload)", f"unreadable: {exc}"))
+        report.problems.append((str(path) if isinstance(path, Path) else "(upload)", f"unreadable: {exc}"))
         return report
     if MANIFEST not in files:
         report.problems.append((MANIFEST, "missing"))
@@ -220,5 +241,7 @@ def verify_package(path: Path | bytes) -> VerifyReport:
             report.problems.append((name, "hash does not match (changed)"))
     for name in sorted(set(files) - set(listed) - {MANIFEST}):
         report.problems.append((name, "extra file not in the manifest"))
+    if "audit_events.json" in files:
+        report.problems += [("audit_events.json", problem) for problem in _event_problems(files["audit_events.json"])]
     report.files = len(listed)
     return report

@@ -65,6 +65,25 @@ def test_missing_and_extra_files_and_an_edited_manifest_are_named(session, score
     assert names == ["manifest.json", "scores.json"]
 
 
+def test_an_audit_event_rewritten_with_a_fresh_manifest_is_still_caught(session, scored):
+    import hashlib
+
+    from examsvc.audit.service import canonical_json
+
+    files = build_package(session, scored["session"].id)
+    events = json.loads(files["audit_events.json"])
+    events[0]["actor"] = "someone_else"
+    files["audit_events.json"] = json.dumps(events).encode()
+    manifest = json.loads(files["manifest.json"])
+    del manifest["manifest_hash"]
+    manifest["files"]["audit_events.json"]["sha256"] = hashlib.sha256(files["audit_events.json"]).hexdigest()
+    manifest["manifest_hash"] = hashlib.sha256(canonical_json(manifest).encode()).hexdigest()
+    files["manifest.json"] = json.dumps(manifest).encode()
+    problems = verify_package(files)
+    assert [(n, p.split(" (")[0]) for n, p in problems.problems] == [
+        ("audit_events.json", f"audit event {events[0]['seq']} does not match its hash")]
+
+
 def _zip(files, tmp_path):
     path = tmp_path / "t.zip"
     with zipfile.ZipFile(path, "w") as archive:
