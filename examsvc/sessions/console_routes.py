@@ -39,7 +39,7 @@ def _console_page(exam_session: ExamSession, room_id: int, error: ServiceError |
     return render_template("sessions/console.html", exam_session=exam_session, room=room, rows=rows,
                            counts=console.status_counts(rows), rooms=my_rooms(exam_session),
                            log=console.incident_log(session, exam_session, room_id), error=error,
-                           error_candidate=error_candidate, reasons=request.form if error else {}), status
+                           error_candidate=error_candidate), status
 
 
 @bp.route("/<int:session_id>/console")
