@@ -96,8 +96,9 @@ def init_app(app: Flask) -> None:
     from examsvc.papers.api import bp as papers_bp
     from examsvc.sessions.api import bp as sessions_bp
     from examsvc.supervision.api import bp as cases_bp, calendar_bp
+    from examsvc.supervision.people_api import bp as people_bp
 
-    for blueprint in (tokens_bp, me_bp, institutions_bp, audit_bp, bank_bp, papers_bp, sessions_bp, certificates_bp, filing_bp, cases_bp, calendar_bp, archives_bp):
+    for blueprint in (tokens_bp, me_bp, institutions_bp, audit_bp, bank_bp, papers_bp, sessions_bp, certificates_bp, filing_bp, cases_bp, calendar_bp, people_bp, archives_bp):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 
 

@@ -63,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from examsvc.papers import routes as paper_routes
     from examsvc.sessions import routes as session_routes
     from examsvc.supervision import routes as supervision_routes
+    from examsvc.supervision import people_routes
     from examsvc.archives import routes as archive_routes
 
     account_routes.init_app(app)
@@ -77,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     exam_routes.init_app(app)
     certificate_routes.init_app(app)
     supervision_routes.init_app(app)
+    people_routes.init_app(app)
     archive_routes.init_app(app)
     api.init_app(app)
 

@@ -149,6 +149,11 @@ def tasks_for(user: Any) -> list[Task]:
     if has_permission(user, Permission.REGULATE):
         tasks.append(Task(_("Violation cases"), url_for("supervision.list_cases"),
                           _("Reports, cases, notices, decisions, objection deadlines in working days, reviews and sanctions")))
+        tasks.append(Task(_("Supervisors and inspections"), url_for("people.people"),
+                          _("Supervisor cards, the examiner registry, random draws, inspections and credit grades")))
+    if has_permission(user, Permission.SESSION_SUPERVISE):
+        tasks.append(Task(_("Supervision findings"), url_for("people.my_findings"),
+                          _("Sessions and inspections you were drawn for, and the checklist to file findings")))
     if has_permission(user, Permission.AUDIT_VIEW):
         tasks.append(Task(_("Audit trail"), url_for("audit.list_events"), _("Every recorded action, and a check of the chain")))
     if has_permission(user, Permission.USERS_MANAGE):

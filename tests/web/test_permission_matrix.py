@@ -36,6 +36,7 @@ PUBLIC = {
     "api_certificates.VerifyCertificate",
     "supervision.report_form",  # the public reports violations (Art. 42; anonymous allowed, rate limited)
     "supervision.report_submit",
+    "people.public_findings",   # published inspection results (Art. 38, "one public")
     "filing.directory",         # the public directory of filed institutions
     "api_filing.Directory",
 }
