@@ -18,6 +18,11 @@ REF = "内人社监〔2026〕3号"
 
 
 def _plan(session, papers_world):
+    with papers_world["app"].app_context():  # planning reads the app's time zone
+        return _plan_now(session, papers_world)
+
+
+def _plan_now(session, papers_world):
     return plan_session(session, institution=papers_world["A"], blueprint=papers_world["version"].blueprint,
                         title="2026年第二期", exam_date=date(2026, 3, 20),
                         window_start=datetime(2026, 3, 20, 0, 30, tzinfo=timezone.utc),
@@ -30,7 +35,9 @@ def _assemble(session, papers_world):
                           overrides=None, actor=papers_world["admin"])
 
 
-def test_a_stop_order_blocks_planning_and_assembly_naming_its_reference_until_lifted(session, papers_world, regulator):
+def test_a_stop_order_blocks_planning_and_assembly_naming_its_reference_until_lifted(app, session, papers_world,
+                                                                                    regulator):
+    papers_world = {**papers_world, "app": app}
     a = papers_world["A"]
     order = issue_stop_order(session, a, reference=REF, reason="题库不符合要求", actor=regulator)
     session.commit()
