@@ -89,6 +89,7 @@ api = ServiceApi(spec_kwargs={"extra_plugins": [FormFieldsBesideFiles()]})
 def init_app(app: Flask) -> None:
     api.init_app(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    from examsvc.analysis.api import bp as analysis_bp
     from examsvc.bank.api import bp as bank_bp
     from examsvc.certificates.api import bp as certificates_bp
     from examsvc.archives.api import bp as archives_bp
@@ -98,7 +99,7 @@ def init_app(app: Flask) -> None:
     from examsvc.supervision.api import bp as cases_bp, calendar_bp
     from examsvc.supervision.people_api import bp as people_bp
 
-    for blueprint in (tokens_bp, me_bp, institutions_bp, audit_bp, bank_bp, papers_bp, sessions_bp, certificates_bp, filing_bp, cases_bp, calendar_bp, people_bp, archives_bp):
+    for blueprint in (tokens_bp, me_bp, analysis_bp, institutions_bp, audit_bp, bank_bp, papers_bp, sessions_bp, certificates_bp, filing_bp, cases_bp, calendar_bp, people_bp, archives_bp):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 
 

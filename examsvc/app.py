@@ -54,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from examsvc import api, web
     from examsvc.accounts import admin_routes
     from examsvc.accounts import routes as account_routes
+    from examsvc.analysis import routes as analysis_routes
     from examsvc.audit import routes as audit_routes
     from examsvc.bank import routes as bank_routes
     from examsvc.certificates import routes as certificate_routes
@@ -80,6 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     supervision_routes.init_app(app)
     people_routes.init_app(app)
     archive_routes.init_app(app)
+    analysis_routes.init_app(app)
     api.init_app(app)
 
     @app.before_request
