@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from examsvc.audit.service import record
 from examsvc.certificates.models import VOID_REASONS, Certificate, CertificateRevocation, CertificateVoid
 from examsvc.certificates.numbers import NUMBER_PATTERN
-from examsvc.certificates.service import Problem, pass_problems
+from examsvc.certificates.service import Problem, ids_in, pass_problems
 from examsvc.errors import ConfigError, ServiceError
 from examsvc.grading.models import PassRecord
 from examsvc.institutions.models import Institution
@@ -45,7 +45,6 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 ISSUE, REVOKE = "发证", "撤销"
 _NUMBER = re.compile(NUMBER_PATTERN)
-_CHUNK = 900
 
 
 @dataclass
@@ -113,10 +112,7 @@ def _period(query: Any, institution_column: Any, date_column: Any, institution_i
 
 
 def _by_ids(session: Session, model: Any, ids: Iterable[int]) -> list[Any]:
-    ordered, found = sorted(set(ids)), []
-    for start in range(0, len(ordered), _CHUNK):
-        found += session.scalars(select(model).where(model.id.in_(ordered[start:start + _CHUNK])))
-    return found
+    return [row for condition in ids_in(model.id, ids) for row in session.scalars(select(model).where(condition))]
 
 
 class _Checker:

@@ -250,23 +250,27 @@ def _qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
     code.add_data(data)
     code.make(fit=True)
     matrix = code.get_matrix()
-    module = size / len(matrix)
+    count = len(matrix)
+    module = size / count
     canvas.setFillColor(white)
     canvas.rect(x - 4 * module, y - 4 * module, size + 8 * module, size + 8 * module, stroke=0, fill=1)
+    canvas.saveState()
+    canvas.translate(x, y + size)
+    canvas.scale(module, -module)  # one unit per module, rows downwards: whole-number coordinates
     canvas.setFillColor(black)
     path = canvas.beginPath()
     for row_index, row in enumerate(matrix):
-        top = y + size - (row_index + 1) * module
         column = 0
-        while column < len(row):  # one rectangle per run of dark modules
+        while column < count:  # one rectangle per run of dark modules
             if row[column]:
                 start = column
-                while column < len(row) and row[column]:
+                while column < count and row[column]:
                     column += 1
-                path.rect(x + start * module, top, (column - start) * module, module)
+                path.rect(start, row_index, column - start, 1)
             else:
                 column += 1
     canvas.drawPath(path, stroke=0, fill=1)
+    canvas.restoreState()
 
 
 def _void_stamp(canvas: Canvas, font: str) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,7 @@ from itembank.errors import InvalidValue
 from itembank.levels import parse_level
 
 COMPONENT_NAMES = {"theory": ("理论知识", "Theory"), "skill": ("操作技能", "Skill"), "review": ("综合评审", "Review")}
-_CHUNK = 900  # ids per IN (...) list: below SQLite's bound-parameter limit
+_CHUNK = 5000  # ids per IN (...) list
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,16 @@ class CannotIssue(ValidationFailed):
         self.problems = list(problems)
 
 
-def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
-    ordered = sorted(set(ids))
+def ids_in(column: Any, ids: Iterable[int]) -> Iterable[Any]:
+    """``column IN (...)`` conditions covering ``ids``, a few thousand at a time.
+
+    The integers are written into the SQL (``literal_execute``) rather than bound one parameter
+    each: the driver then has no thousands of placeholders to parse, and SQLite no parameter
+    limit to meet. Only for integer ids, which cannot carry SQL.
+    """
+    ordered = sorted({int(i) for i in ids})
     for start in range(0, len(ordered), _CHUNK):
-        yield ordered[start:start + _CHUNK]
+        yield column.in_(bindparam(None, ordered[start:start + _CHUNK], expanding=True, literal_execute=True))
 
 
 # --- the confirmed-pass check (also used by the export) -------------------------------------------
@@ -81,19 +87,18 @@ def pass_problems(session: Session, records: Sequence[PassRecord]) -> dict[int, 
     """
     score_ids = {sid for r in records for sid in (r.score_ids or [])}
     scores: dict[int, Any] = {}
-    for chunk in _chunks(score_ids):
+    for condition in ids_in(ComponentScore.id, score_ids):
         for row in session.execute(select(ComponentScore.id, ComponentScore.session_id, ComponentScore.component,
-                                          ComponentScore.score, ComponentScore.passed)
-                                   .where(ComponentScore.id.in_(chunk))):
+                                          ComponentScore.score, ComponentScore.passed).where(condition)):
             scores[row.id] = row
     session_ids = {s.session_id for s in scores.values()}
     owners: dict[int, int] = {}
     confirmed: dict[int, Any] = {}
-    for chunk in _chunks(session_ids):
-        owners.update(session.execute(select(ExamSession.id, ExamSession.institution_id)
-                                      .where(ExamSession.id.in_(chunk))).all())
+    for condition in ids_in(ExamSession.id, session_ids):
+        owners.update(session.execute(select(ExamSession.id, ExamSession.institution_id).where(condition)).all())
+    for condition in ids_in(ResultPublication.session_id, session_ids):
         confirmed.update(session.execute(select(ResultPublication.session_id, ResultPublication.confirmed_at)
-                                         .where(ResultPublication.session_id.in_(chunk))).all())
+                                         .where(condition)).all())
     now = clock.now()
     found: dict[int, list[Problem]] = {}
     for pass_record in records:
@@ -154,16 +159,28 @@ def issue_certificate(session: Session, pass_record: PassRecord, actor: Any) -> 
     confirmed pass within the institution's scope, :class:`~examsvc.errors.Conflict` (409) for
     a second issue of the same pass. Nothing is written when it raises.
     """
-    return issue_certificates(session, [pass_record], actor)[0]
+    return session.get(Certificate, issue_certificates(session, [pass_record], actor)[0].id)
+
+
+@dataclass(frozen=True)
+class Issued:
+    """What a batch issue reports of each certificate (load the row for the rest)."""
+
+    id: int
+    number: str
+    pass_record_id: int
+    serial: int
 
 
 def issue_certificates(session: Session, records: Sequence[PassRecord], actor: Any,
-                       subject: Any = None) -> list[Certificate]:
+                       subject: Any = None) -> list[Issued]:
     """Issue one certificate per pass record, all or nothing, numbers in the order given.
 
     Serials are reserved in one block per (institution, year, level digit), counters locked in
     a fixed order so that concurrent issuers cannot deadlock. One audit event covers the batch
     (``certificate.issue`` for one record, ``certificate.issue_batch`` with every number else).
+    The rows are written with one executemany and not loaded back: a batch of ten thousand
+    answers with their ids and numbers.
     """
     if not records:
         return []
@@ -193,29 +210,35 @@ def issue_certificates(session: Session, records: Sequence[PassRecord], actor: A
         serials.update({r.id: first + offset for offset, r in enumerate(members)})
 
     user_id = None if actor is None or isinstance(actor, str) else actor.id
-    certificates = []
+    rows = []
     for pass_record in records:
         institution = institutions[pass_record.institution_id]
-        digit = digits[pass_record.level]
-        certificates.append(Certificate(
-            number=format_number(institution.code, issued_on.year, digit, serials[pass_record.id]),
-            pass_record_id=pass_record.id, institution_id=institution.id, institution_code=institution.code,
-            institution_name=institution.name, occupation_code=pass_record.occupation_code,
-            occupation_name=occupations[pass_record.occupation_code], work_type=(pass_record.work_type or "").strip(),
-            level=parse_level(pass_record.level).value, year=issued_on.year, level_digit=digit,
-            serial=serials[pass_record.id], name=pass_record.name.strip(), id_type=pass_record.id_type,
-            id_cipher=pass_record.id_cipher, id_digest=pass_record.id_digest, id_masked=pass_record.id_masked,
-            photo_sha256=pass_record.photo_sha256, scores=dict(pass_record.scores), issued_on=issued_on,
-            issued_at=now, issued_by=user_id))
-    session.add_all(certificates)
+        digit, serial = digits[pass_record.level], serials[pass_record.id]
+        rows.append(dict(
+            number=format_number(institution.code, issued_on.year, digit, serial), pass_record_id=pass_record.id,
+            institution_id=institution.id, institution_code=institution.code, institution_name=institution.name,
+            occupation_code=pass_record.occupation_code, occupation_name=occupations[pass_record.occupation_code],
+            work_type=(pass_record.work_type or "").strip(), level=parse_level(pass_record.level).value,
+            year=issued_on.year, level_digit=digit, serial=serial, name=pass_record.name.strip(),
+            id_type=pass_record.id_type, id_cipher=pass_record.id_cipher, id_digest=pass_record.id_digest,
+            id_masked=pass_record.id_masked, photo_sha256=pass_record.photo_sha256, scores=dict(pass_record.scores),
+            issued_on=issued_on, issued_at=now, issued_by=user_id))
     try:
-        session.flush()
+        # A plain executemany: psycopg pipelines it with one cached statement, where a multi-row
+        # INSERT ... RETURNING of 24 columns per row is re-parsed for every page of rows.
+        session.execute(insert(Certificate.__table__), rows)
     except IntegrityError:  # a concurrent issuer got there first: the unique constraints hold the line
         raise Conflict("证书已由另一操作同时颁发，请刷新后查看", "the certificate was issued concurrently by another request",
                        field="pass_record_id", code="certificate.already_issued") from None
+    by_pass = {row.pass_record_id: Issued(row.id, row.number, row.pass_record_id, row.serial)
+               for condition in ids_in(Certificate.pass_record_id, ids)
+               for row in session.execute(select(Certificate.id, Certificate.number, Certificate.pass_record_id,
+                                                 Certificate.serial).where(condition))}
+    certificates = [by_pass[i] for i in ids]
     if len(certificates) == 1:
         c = certificates[0]
-        record(session, actor, "certificate.issue", c, {"number": c.number, "pass_record_id": c.pass_record_id})
+        record(session, actor, "certificate.issue", ("certificates", c.id),
+               {"number": c.number, "pass_record_id": c.pass_record_id})
     else:
         record(session, actor, "certificate.issue_batch", subject or ("certificates", None),
                {"count": len(certificates),
@@ -224,9 +247,9 @@ def issue_certificates(session: Session, records: Sequence[PassRecord], actor: A
 
 
 def _refuse_issued(session: Session, pass_record_ids: list[int]) -> None:
-    for chunk in _chunks(pass_record_ids):
+    for condition in ids_in(Certificate.pass_record_id, pass_record_ids):
         existing = session.execute(select(Certificate.pass_record_id, Certificate.number)
-                                   .where(Certificate.pass_record_id.in_(chunk)).limit(1)).first()
+                                   .where(condition).limit(1)).first()
         if existing is not None:
             raise Conflict(f"合格记录 {existing.pass_record_id} 已颁发证书 {existing.number}，不能重复颁发",
                            f"pass record {existing.pass_record_id} already has certificate {existing.number}: "
@@ -245,7 +268,8 @@ def _context(session: Session, records: Sequence[PassRecord], issued_on: date,
     for pass_record in records:
         subject = f"pass record {pass_record.id}"
         try:
-            digits.setdefault(pass_record.level, level_digit(pass_record.level))
+            if pass_record.level not in digits:
+                digits[pass_record.level] = level_digit(pass_record.level)
         except ServiceError as exc:
             problems.append(Problem(subject, "level", exc.message, exc.message_en))
             continue
@@ -264,18 +288,26 @@ def _context(session: Session, records: Sequence[PassRecord], issued_on: date,
     return institutions, occupations, digits
 
 
-def pending_for_session(session: Session, exam_session: ExamSession) -> list[PassRecord]:
-    """Pass records built on this session's scores that have no certificate yet, oldest first."""
+def pending_for_session(session: Session, exam_session: ExamSession) -> list[Any]:
+    """Pass records built on this session's scores that have no certificate yet, oldest first.
+
+    Returned as plain rows with the pass record's columns (what issuing reads), not ORM objects:
+    a session of ten thousand then costs no identity map of ten thousand.
+    """
     score_ids = set(session.scalars(select(ComponentScore.id).where(ComponentScore.session_id == exam_session.id)))
     if not score_ids:
         return []
     issued = select(Certificate.pass_record_id)
-    candidates = session.scalars(select(PassRecord).where(PassRecord.institution_id == exam_session.institution_id,
-                                                          PassRecord.id.not_in(issued)).order_by(PassRecord.id))
-    return [r for r in candidates if score_ids.intersection(r.score_ids or [])]
+    matched = [pass_id for pass_id, ids in session.execute(
+        select(PassRecord.id, PassRecord.score_ids).where(PassRecord.institution_id == exam_session.institution_id,
+                                                          PassRecord.id.not_in(issued)))
+               if score_ids.intersection(ids or [])]
+    table = PassRecord.__table__
+    return [row for condition in ids_in(table.c.id, matched)
+            for row in session.execute(select(table).where(condition).order_by(table.c.id))]
 
 
-def issue_for_session(session: Session, exam_session: ExamSession, actor: Any) -> list[Certificate]:
+def issue_for_session(session: Session, exam_session: ExamSession, actor: Any) -> list[Issued]:
     """Issue every pending certificate of a session whose results are confirmed, all or nothing."""
     publication = session.scalar(select(ResultPublication).where(ResultPublication.session_id == exam_session.id))
     if publication is None or publication.confirmed_at is None:
