@@ -22,7 +22,6 @@ from examsvc.accounts.models import User
 from examsvc.audit.service import record
 from examsvc.auth import Permission, has_permission, require_permission
 from examsvc.errors import Conflict, Forbidden, ValidationFailed
-from examsvc.grading.models import ExaminerCard
 from examsvc.institutions.models import Institution
 from examsvc.institutions.regions import LEAGUES_AND_CITIES
 from examsvc.supervision.people_models import REGION, JurisdictionSetting, SupervisorCard
@@ -117,6 +116,8 @@ def registry_allows(session: Session, user: User, institution: Institution, on: 
     jurisdiction = jurisdiction_of(institution)
     if not registry_on(session, jurisdiction):
         return True
+    from examsvc.grading.models import ExaminerCard  # the grading area's card registry (imported when used)
+
     day = on or clock.now().date()
     return session.scalar(select(ExaminerCard.id).where(
         ExaminerCard.user_id == user.id, ExaminerCard.jurisdiction == jurisdiction,
