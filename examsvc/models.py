@@ -18,6 +18,7 @@ from examsvc.sessions.models import (  # noqa: F401
 from examsvc.grading.models import (  # noqa: F401
     ComponentScore, KeyCorrection, PassRecord, ResultPublication, ReviewRequest, ScoreChange,
 )
+from examsvc.grading.models import ChiefExaminer, ConflictDeclaration, ExaminerCard, ExaminerScore, Resolution  # noqa: F401
 from examsvc.certificates.models import (  # noqa: F401
     Certificate, CertificateRevocation, CertificateSerial, CertificateVoid, VerificationCounter,
 )

@@ -120,3 +120,97 @@ class PassRecord(Base):
     scores: Mapped[dict[str, Any]] = mapped_column(JSON)       # {"theory": 78.0, "skill": 85.5, ...}
     score_ids: Mapped[list[int]] = mapped_column(JSON)
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- examiners (考评人员) ----------------------------------------------------------------------
+
+class ExaminerCard(Base):
+    """An examiner card (考评员证卡) held by a user: the minimal registry that eligibility reads.
+
+    ``grade`` is ``examiner`` (考评员: levels 5-3) or ``senior_examiner`` (高级考评员: every level),
+    seed Art. 25 and 35. ``employer`` is the holder's declared employer, compared with candidates'
+    employers for recusal (回避).
+    """
+
+    __tablename__ = "examiner_cards"
+    __table_args__ = (UniqueConstraint("card_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    card_number: Mapped[str] = mapped_column(String(40))
+    grade: Mapped[str] = mapped_column(String(24))               # examiner | senior_examiner
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
+    jurisdiction: Mapped[str] = mapped_column(String(100), default="")   # issuing region, e.g. 包头市
+    employer: Mapped[str] = mapped_column(String(200), default="")
+    training_note: Mapped[str] = mapped_column(Text, default="")
+    registered_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ConflictDeclaration(Base):
+    """A declared conflict of interest between an examiner and a candidate: the examiner recuses (回避)."""
+
+    __tablename__ = "examiner_conflicts"
+    __table_args__ = (UniqueConstraint("examiner_id", "candidate_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    examiner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))                # same_employer | relative | own_student | other
+    note: Mapped[str] = mapped_column(Text, default="")
+    declared_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChiefExaminer(Base):
+    """The chief examiner (考评组长) of a session, designated by the institution: resolves spreads."""
+
+    __tablename__ = "chief_examiners"
+    __table_args__ = (UniqueConstraint("session_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("exam_sessions.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    designated_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    designated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ExaminerScore(Base):
+    """One examiner's rubric scores of one task of one candidate; final once submitted.
+
+    ``slot`` numbers the examiners of a task 1..N, so that a database constraint, not a race,
+    decides who is the N+1-th examiner.
+    """
+
+    __tablename__ = "examiner_scores"
+    __table_args__ = (UniqueConstraint("candidate_id", "task_code", "examiner_id"),
+                      UniqueConstraint("candidate_id", "task_code", "slot"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
+    task_code: Mapped[str] = mapped_column(String(32))
+    examiner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    slot: Mapped[int]
+    criteria: Mapped[dict[str, float]] = mapped_column(JSON)    # rubric criterion code -> points awarded
+    total: Mapped[float]
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Resolution(Base):
+    """A chief examiner's resolved total of a task whose examiners' totals spread too far, with the reason."""
+
+    __tablename__ = "score_resolutions"
+    __table_args__ = (UniqueConstraint("candidate_id", "task_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("exam_sessions.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id"))
+    task_code: Mapped[str] = mapped_column(String(32))
+    chief_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    spread: Mapped[float]
+    resolved_total: Mapped[float]
+    reason: Mapped[str] = mapped_column(Text)
+    resolved_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from examsvc import clock
@@ -42,6 +42,13 @@ def publish_results(session: Session, exam_session: ExamSession, actor: Any, not
     scored = session.scalar(select(ComponentScore.id).where(ComponentScore.session_id == exam_session.id))
     if scored is None:
         raise ValidationFailed("尚未评分，不能公示", "nothing is scored yet", field="session_id")
+    unscored = session.scalar(select(func.count()).select_from(Candidate).where(
+        Candidate.session_id == exam_session.id,
+        ~select(ComponentScore.id).where(ComponentScore.candidate_id == Candidate.id).exists()))
+    if unscored:
+        raise ValidationFailed(f"还有{unscored}名考生没有成绩（评分未完成或待裁定），不能公示",
+                               f"{unscored} candidate(s) have no score yet (scoring or a resolution is pending)",
+                               field="session_id", code="results.unscored")
     days = notice_days if notice_days is not None else current_app.config["RESULT_NOTICE_DAYS"]
     if not 1 <= days <= 30:
         raise ValidationFailed("公示期应为1-30天", "the notice period is 1-30 days", field="notice_days")
