@@ -59,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from examsvc.bank import routes as bank_routes
     from examsvc.certificates import routes as certificate_routes
     from examsvc.delivery import routes as exam_routes
+    from examsvc.grading import routes as grading_routes
     from examsvc.institutions import routes as institution_routes
     from examsvc.institutions import filing_routes
     from examsvc.papers import routes as paper_routes
@@ -77,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     paper_routes.init_app(app)
     session_routes.init_app(app)
     exam_routes.init_app(app)
+    grading_routes.init_app(app)
     certificate_routes.init_app(app)
     supervision_routes.init_app(app)
     people_routes.init_app(app)

@@ -30,6 +30,7 @@ PUBLIC = {
     "api_tokens.Tokens",        # exchanges a password for a token
     "exam.sign_in",             # candidates sign in with ticket and ID number
     "exam.sign_out",
+    "results.candidate_sign_in",  # candidates sign in with ticket and ID number to see their results
     "verify.verify_form",       # the public verifies certificates (rate limited)
     "verify.verify_lookup",
     "verify.verify_link",
