@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 __all__ = ["cjk_font", "score_histogram", "option_trace", "item_characteristic", "test_information_plot"]
 
@@ -98,6 +99,8 @@ def score_histogram(fig: Figure, ax: Any, frequencies: Sequence[int], *, mean: f
         ax.axvline(pass_score, color=BRAND, linewidth=1.4, label=f"{_text('pass', zh)} {pass_score:.1f}")
     ax.set_xlabel(_text("score", zh))
     ax.set_ylabel(_text("candidates", zh))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlim(-0.5, max(len(counts), 2) - 0.5)
     if mean is not None or pass_score is not None:
         ax.legend(frameon=False, loc="upper left")
