@@ -94,14 +94,14 @@ def init_app(app: Flask) -> None:
     from examsvc.grading.api import bp as grading_bp
     from examsvc.grading.results_api import bp as results_bp
     from examsvc.certificates.api import bp as certificates_bp
-    from examsvc.archives.api import bp as archives_bp
     from examsvc.institutions.filing_api import bp as filing_bp
     from examsvc.papers.api import bp as papers_bp
-    from examsvc.sessions.api import bp as sessions_bp
     from examsvc.supervision.api import bp as cases_bp, calendar_bp
     from examsvc.supervision.people_api import bp as people_bp
+    from examsvc.sessions.api import bp as sessions_bp
+    from examsvc.archives.api import bp as archives_bp
 
-    for blueprint in (tokens_bp, me_bp, analysis_bp, institutions_bp, audit_bp, bank_bp, papers_bp, sessions_bp, certificates_bp, filing_bp, cases_bp, calendar_bp, people_bp, archives_bp, grading_bp, results_bp):
+    for blueprint in (tokens_bp, me_bp, analysis_bp, institutions_bp, audit_bp, bank_bp, papers_bp, sessions_bp, certificates_bp, grading_bp, results_bp, cases_bp, calendar_bp, people_bp, filing_bp, archives_bp):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 
 

@@ -63,10 +63,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from examsvc.institutions import routes as institution_routes
     from examsvc.institutions import filing_routes
     from examsvc.papers import routes as paper_routes
-    from examsvc.sessions import routes as session_routes
     from examsvc.supervision import routes as supervision_routes
     from examsvc.supervision import people_routes
     from examsvc.archives import routes as archive_routes
+    from examsvc.sessions import routes as session_routes
 
     account_routes.init_app(app)
     web.init_app(app)

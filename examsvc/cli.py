@@ -44,17 +44,17 @@ def _register_area_commands() -> None:
     from examsvc.bank.cli import blueprints_group, items_group
 
     from examsvc.papers.cli import papers_group
-    from examsvc.grading.cli import grading_group, results_group
     from examsvc.analysis.cli import analyse_command
+    from examsvc.grading.cli import grading_group, results_group
     from examsvc.certificates.cli import certificates_group
     from examsvc.archives.cli import archive_group
 
     cli.add_command(blueprints_group)
     cli.add_command(items_group)
     cli.add_command(papers_group)
+    cli.add_command(analyse_command)
     cli.add_command(grading_group)
     cli.add_command(results_group)
-    cli.add_command(analyse_command)
     cli.add_command(certificates_group)
     cli.add_command(archive_group)
 

@@ -65,16 +65,16 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "VERIFY_RATE_WINDOW_SECONDS": (600, "length of the verification rate-limit window"),
     "ARCHIVE_RETENTION_YEARS": (5, "years a session's electronic records are kept before they may be deleted (at least 5, seed Art. 30)"),
     "ARCHIVE_PAPER_RETENTION_YEARS": (3, "years paper records are kept (at least 3, seed Art. 30)"),
-}
-
-
-def _coerce(name: str, raw: str, default: Any) -> Any:
     "CREDIT_WINDOW_DAYS": (365, "days of supervisors' findings an institution's credit grade counts (Art. 39)"),
     "CREDIT_PROBLEM_POINTS": (5.0, "credit points (of 100) an institution loses per checklist item found a problem"),
     "CREDIT_SERIOUS_ITEMS": (['identity', 'paper_security'], "checklist items whose problems cost CREDIT_SERIOUS_POINTS instead"),
     "CREDIT_SERIOUS_POINTS": (15.0, "credit points lost per problem with a serious checklist item"),
     "CREDIT_GRADE_MINIMUMS": ([90, 75, 60], "lowest credit scores of grades A, B and C (below: D)"),
     "CREDIT_INSPECTIONS_PER_YEAR": ([1, 2, 4, 12], "routine inspections per year of an institution graded A, B, C, D"),
+}
+
+
+def _coerce(name: str, raw: str, default: Any) -> Any:
     """Turn an environment string into the type of the default."""
     try:
         if isinstance(default, bool):

@@ -8,7 +8,6 @@ from examsvc.reference.models import Occupation  # noqa: F401
 from examsvc.bank.models import (  # noqa: F401
     Asset, BlueprintVersion, EnemyGroup, EnemyMember, ExamBlueprint, ImportJob, Item, ItemVersion, Review,
 )
-from examsvc.certificates.batch_models import CertificateBatch, CertificateBatchRecord  # noqa: F401
 from examsvc.jobs.models import Job  # noqa: F401
 from examsvc.papers.models import AssemblyRun, Paper, PaperItem  # noqa: F401
 from examsvc.delivery.models import Answer, Attempt  # noqa: F401
@@ -22,6 +21,7 @@ from examsvc.grading.models import ChiefExaminer, ConflictDeclaration, ExaminerC
 from examsvc.certificates.models import (  # noqa: F401
     Certificate, CertificateRevocation, CertificateSerial, CertificateVoid, VerificationCounter,
 )
+from examsvc.certificates.batch_models import CertificateBatch, CertificateBatchRecord  # noqa: F401
 from examsvc.institutions.filing_models import (  # noqa: F401
     ChangeRequest, CodeCounter, FilingApplication, FilingAttachment, FilingBatch, FilingEvaluation, FilingObjection,
     SiteFiling, StopOrder,

@@ -146,14 +146,6 @@ def tasks_for(user: Any) -> list[Task]:
     if has_permission(user, Permission.SESSION_INVIGILATE):
         tasks.append(Task(_("Invigilate"), url_for("sessions.list_sessions", status="open"),
                           _("Open sessions you are assigned to, and each room's console")))
-    if has_permission(user, Permission.REGULATE):
-        tasks.append(Task(_("Violation cases"), url_for("supervision.list_cases"),
-                          _("Reports, cases, notices, decisions, objection deadlines in working days, reviews and sanctions")))
-        tasks.append(Task(_("Supervisors and inspections"), url_for("people.people"),
-                          _("Supervisor cards, the examiner registry, random draws, inspections and credit grades")))
-    if has_permission(user, Permission.SESSION_SUPERVISE):
-        tasks.append(Task(_("Supervision findings"), url_for("people.my_findings"),
-                          _("Sessions and inspections you were drawn for, and the checklist to file findings")))
     if has_permission(user, Permission.GRADING_SCORE):
         tasks.append(Task(_("My scoring"), url_for("grading.score_list"),
                           _("Skill tasks and comprehensive reviews to score by rubric, and resolutions as chief examiner")))
@@ -162,6 +154,14 @@ def tasks_for(user: Any) -> list[Task]:
                           _("Tally per session, publication with a notice period, reviews, confirmation and export")))
         tasks.append(Task(_("Examiner cards"), url_for("grading.list_examiners"),
                           _("Examiners' cards, grades and validity")))
+    if has_permission(user, Permission.REGULATE):
+        tasks.append(Task(_("Violation cases"), url_for("supervision.list_cases"),
+                          _("Reports, cases, notices, decisions, objection deadlines in working days, reviews and sanctions")))
+        tasks.append(Task(_("Supervisors and inspections"), url_for("people.people"),
+                          _("Supervisor cards, the examiner registry, random draws, inspections and credit grades")))
+    if has_permission(user, Permission.SESSION_SUPERVISE):
+        tasks.append(Task(_("Supervision findings"), url_for("people.my_findings"),
+                          _("Sessions and inspections you were drawn for, and the checklist to file findings")))
     if has_permission(user, Permission.AUDIT_VIEW):
         tasks.append(Task(_("Audit trail"), url_for("audit.list_events"), _("Every recorded action, and a check of the chain")))
     if has_permission(user, Permission.USERS_MANAGE):

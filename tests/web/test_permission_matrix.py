@@ -35,11 +35,11 @@ PUBLIC = {
     "verify.verify_lookup",
     "verify.verify_link",
     "api_certificates.VerifyCertificate",
+    "filing.directory",         # the public directory of filed institutions
+    "api_filing.Directory",
     "supervision.report_form",  # the public reports violations (Art. 42; anonymous allowed, rate limited)
     "supervision.report_submit",
     "people.public_findings",   # published inspection results (Art. 38, "one public")
-    "filing.directory",         # the public directory of filed institutions
-    "api_filing.Directory",
 }
 #: Any signed-in user, whatever the role; signed-out users are sent to sign in.
 SIGNED_IN = {
