@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy import bindparam, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -190,6 +190,10 @@ def issue_certificates(session: Session, records: Sequence[PassRecord], actor: A
         raise Conflict(f"合格记录 {duplicate} 重复出现，一个合格记录只发一本证书",
                        f"pass record {duplicate} appears twice: one certificate per pass", field="pass_record_id",
                        code="certificate.already_issued")
+    if session.get_bind().dialect.name == "sqlite":
+        # Take SQLite's write lock before reading: a read transaction that later writes fails
+        # outright if another issuer committed in between (PostgreSQL queues on the counter row).
+        session.execute(text("UPDATE certificate_serials SET next_serial = next_serial WHERE 0"))
     _refuse_issued(session, ids)
     if actor is not None and not isinstance(actor, str):
         for institution_id in sorted({r.institution_id for r in records}):
