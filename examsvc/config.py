@@ -59,6 +59,7 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "ANALYSIS_MISSING_RATE_MAX": (0.1, "item analysis flags an item left unanswered by more than this share"),
     "ANALYSIS_FIT_MIN": (0.7, "item analysis flags an infit or outfit mean square below this as poor fit"),
     "ANALYSIS_FIT_MAX": (1.3, "item analysis flags an infit or outfit mean square above this as poor fit"),
+    "ASSEMBLY_EXCLUDE_RECENT_SESSIONS": (0, "assembly leaves out items used in this many latest sessions of the blueprint (0: off)"),
     "BANK_APPROVALS_NEEDED": (1, "reviewers' approvals that make an item version approved"),
     "PUBLIC_BASE_URL": ("http://127.0.0.1:5000", "address the public reaches this service at (certificate QR codes)"),
     "VERIFY_RATE_LIMIT": (30, "certificate look-ups one client address may make per window"),

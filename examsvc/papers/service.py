@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any, Mapping
 
 import numpy as np
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -92,8 +93,11 @@ def build_pool(session: Session, blueprint_id: int) -> tuple[ItemPool, dict[int,
     difficulty = np.array([observed[v.id] if v.id in observed else c.get("difficulty_estimate")
                            if c.get("difficulty_estimate") is not None else np.nan
                            for v, c in zip(by_item.values(), contents)], dtype=float)
+    since, rate = item_exposure(session, blueprint_id, list(by_item))
     pool = ItemPool(
         ids=ids,
+        sessions_since_use=np.array([since.get(i, np.inf) for i in by_item], dtype=float),
+        exposure_rate=np.array([rate.get(i, 0.0) for i in by_item], dtype=float),
         item_type=np.array([c["type"] for c in contents], dtype=object),
         element=np.array([c["element_code"] for c in contents], dtype=object),
         difficulty=difficulty,
@@ -108,6 +112,40 @@ def build_pool(session: Session, blueprint_id: int) -> tuple[ItemPool, dict[int,
     return pool, by_item, [frozenset(g) for g in groups.values() if len(g) > 1]
 
 
+#: How many of a blueprint's latest sessions the exposure rate looks at.
+EXPOSURE_WINDOW_SESSIONS = 10
+
+
+def item_exposure(session: Session, blueprint_id: int, item_ids: list[int]) -> tuple[dict[int, int], dict[int, float]]:
+    """How recently and how often items were used in sessions of this blueprint.
+
+    Returns ``sessions_since_use`` (1 = used in the most recent session that has opened; absent =
+    never) and ``exposure_rate``: the share of the last :data:`EXPOSURE_WINDOW_SESSIONS` sessions
+    whose papers held the item. The engine's exposure policy (override ``exposure``, default from
+    ``ASSEMBLY_EXCLUDE_RECENT_SESSIONS``) decides what to do with them.
+    """
+    from examsvc.sessions.models import ExamSession, SessionPaper, SessionStatus
+
+    sessions = list(session.scalars(select(ExamSession.id).where(
+        ExamSession.blueprint_id == blueprint_id, ExamSession.status != SessionStatus.PLANNED.value)
+        .order_by(ExamSession.exam_date.desc(), ExamSession.id.desc())))
+    if not sessions or not item_ids:
+        return {}, {}
+    rank = {session_id: n for n, session_id in enumerate(sessions, start=1)}
+    since: dict[int, int] = {}
+    windows: dict[int, set[int]] = {}
+    for session_id, item_id in session.execute(
+            select(SessionPaper.session_id, ItemVersion.item_id).distinct()
+            .join(PaperItem, PaperItem.paper_id == SessionPaper.paper_id)
+            .join(ItemVersion, ItemVersion.id == PaperItem.item_version_id)
+            .where(SessionPaper.session_id.in_(sessions), ItemVersion.item_id.in_(item_ids))):
+        since[item_id] = min(since.get(item_id, rank[session_id]), rank[session_id])
+        if rank[session_id] <= EXPOSURE_WINDOW_SESSIONS:
+            windows.setdefault(item_id, set()).add(session_id)
+    window = min(len(sessions), EXPOSURE_WINDOW_SESSIONS)
+    return since, {item_id: len(used) / window for item_id, used in windows.items()}
+
+
 def run_assembly(session: Session, run: AssemblyRun) -> AssemblyRun:
     """Solve the run's programme and create its draft papers, or record the reasons it cannot."""
     version = session.get(BlueprintVersion, run.blueprint_version_id)
@@ -115,6 +153,9 @@ def run_assembly(session: Session, run: AssemblyRun) -> AssemblyRun:
     pool, by_item, enemies = build_pool(session, version.blueprint_id)
     overrides = dict(run.params.get("overrides", {}))
     overrides.setdefault("enemy_groups", [sorted(g) for g in enemies])
+    recent = current_app.config["ASSEMBLY_EXCLUDE_RECENT_SESSIONS"]
+    if recent and "exposure" not in overrides:
+        overrides["exposure"] = {"recent_sessions": recent, "action": "exclude"}
     spec = _spec(version, run.forms, overrides)
     try:
         result = assemble_forms(pool, spec)

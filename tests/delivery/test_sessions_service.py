@@ -115,3 +115,25 @@ def test_candidates_get_unique_tickets_seats_and_protected_ids(app, session, pla
         register_candidate(session, exam_session, name="赵六", id_type="resident_id", id_number=resident_id(3),
                            exam_language="mn", actor=planned["admin"])
     assert caught.value.field == "exam_language"
+
+
+def test_assembly_sees_which_items_recent_sessions_used_and_can_leave_them_out(app, session, planned):
+    from examsvc.bank.models import ItemVersion
+    from examsvc.papers.service import build_pool, item_exposure
+
+    exam_session = planned["session"]
+    exam_session.status = "closed"
+    session.flush()
+    used = {session.get(ItemVersion, i.item_version_id).item_id for i in planned["paper"].items}
+    since, rate = item_exposure(session, planned["version"].blueprint_id, list(used) + [10**9])
+    assert set(since) == used and set(since.values()) == {1} and set(rate.values()) == {1.0}
+    pool, _versions, _enemies = build_pool(session, planned["version"].blueprint_id)
+    flagged = {int(i) for i, s in zip(pool.ids, pool.sessions_since_use) if s == 1}
+    assert flagged == used
+    app.config["ASSEMBLY_EXCLUDE_RECENT_SESSIONS"] = 1
+    run = start_assembly(session, institution=planned["A"], blueprint_version=planned["version"], forms=1,
+                         overrides={"seed": 9, "time_limit": 30}, actor=planned["admin"])
+    run_assembly(session, run)
+    assert run.status == "done", run.outcome
+    fresh = {session.get(ItemVersion, i.item_version_id).item_id for i in run.papers[0].items}
+    assert not fresh & used
