@@ -164,6 +164,12 @@ def tasks_for(user: Any) -> list[Task]:
                           _("Sessions and inspections you were drawn for, and the checklist to file findings")))
     if has_permission(user, Permission.AUDIT_VIEW):
         tasks.append(Task(_("Audit trail"), url_for("audit.list_events"), _("Every recorded action, and a check of the chain")))
+    if has_permission(user, Permission.INSTITUTION_MANAGE):
+        tasks.append(Task(_("Certificates"), url_for("certificates.list_certificates"),
+                          _("Issue certificates for confirmed passes, download PDFs, export for upload")))
+    if has_permission(user, Permission.REGULATE):
+        tasks.append(Task(_("Certificates (regulator)"), url_for("certificates.regulator_list"),
+                          _("Every institution's certificates, voiding with a case reference, export")))
     if has_permission(user, Permission.USERS_MANAGE):
         tasks.append(Task(_("Users"), url_for("accounts_admin.list_users"), _("Accounts and their roles")))
     return tasks
