@@ -170,6 +170,12 @@ def tasks_for(user: Any) -> list[Task]:
     if has_permission(user, Permission.REGULATE):
         tasks.append(Task(_("Certificates (regulator)"), url_for("certificates.regulator_list"),
                           _("Every institution's certificates, voiding with a case reference, export")))
+    if has_permission(user, Permission.INSTITUTION_VIEW):
+        tasks.append(Task(_("Item analysis"), url_for("analysis.list_runs"),
+                          _("Statistics of confirmed sessions: difficulty, discrimination, distractors, DIF, flags")))
+    if has_permission(user, Permission.REGULATE):
+        tasks.append(Task(_("Bank quality"), url_for("analysis.quality_overview"),
+                          _("Flagged items per blueprint from the item analyses")))
     if has_permission(user, Permission.USERS_MANAGE):
         tasks.append(Task(_("Users"), url_for("accounts_admin.list_users"), _("Accounts and their roles")))
     return tasks
