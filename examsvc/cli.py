@@ -184,7 +184,8 @@ def serve_command(bind: str | None, workers: int | None) -> None:
     from examsvc.serve import run_gunicorn
 
     config = current_app.config
-    run_gunicorn(bind or config["SERVE_BIND"], workers or config["SERVE_WORKERS"])
+    run_gunicorn(bind or config["SERVE_BIND"], workers or config["SERVE_WORKERS"], threads=config["SERVE_THREADS"],
+                 access_log=config["SERVE_ACCESS_LOG"] or None)
 
 
 @cli.command("worker")

@@ -31,6 +31,8 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "PROXY_COUNT": (0, "reverse proxies in front of the app (for the client address in audit)"),
     "SERVE_BIND": ("127.0.0.1:8000", "address gunicorn binds in `examsvc serve`"),
     "SERVE_WORKERS": (4, "gunicorn worker processes in `examsvc serve`"),
+    "SERVE_THREADS": (4, "threads per gunicorn worker in `examsvc serve`"),
+    "SERVE_ACCESS_LOG": ("", "where `examsvc serve` writes its access log: a file, `-` for standard output, empty for none"),
     "TIMEZONE": ("Asia/Shanghai", "time zone in which pages show times (deadlines are kept in UTC)"),
     "BABEL_DEFAULT_LOCALE": ("zh_CN", "UI language when the user chose none"),
     "LANGUAGES": (["zh_CN", "en"], "UI languages offered"),

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from examsvc.db import get_session, unit_of_work
 from examsvc.delivery import service
 from examsvc.delivery.models import Attempt
-from examsvc.delivery.view import attempt_view, item_types
+from examsvc.delivery.view import attempt_view
 from examsvc.errors import ServiceError, ValidationFailed
 from examsvc.sessions.models import Candidate, ExamSession
 
@@ -117,10 +117,8 @@ def save(candidate_id: int) -> Any:
     if not isinstance(seq, int) or isinstance(seq, bool):
         raise ValidationFailed("序号无效", "seq must be an integer", field="seq")
     with unit_of_work() as db:
-        attempt = _attempt(candidate_id)
-        result = service.save_answer(db, attempt, position=position, response=body.get("response"),
-                                     flagged=bool(body.get("flagged", False)), seq=seq,
-                                     item_types=item_types(db, attempt.paper_id))
+        result = service.save_answer(db, candidate_id, position=position, response=body.get("response"),
+                                     flagged=bool(body.get("flagged", False)), seq=seq)
     return jsonify(outcome=result.outcome, position=result.position, seq=result.seq,
                    remaining_seconds=result.remaining_seconds)
 

@@ -15,15 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 from werkzeug.security import check_password_hash
 
 from examsvc import clock
 from examsvc.audit.service import record
 from examsvc.delivery.models import CLOSED_STATUSES, Answer, Attempt, AttemptStatus
+from examsvc.delivery.paper_text import item_types
 from examsvc.jobs.service import periodic
 from examsvc.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from examsvc.papers.models import PaperItem
@@ -224,53 +226,74 @@ def _validate_response(item_type: str, response: Any, letters: list[str] | None)
     return chosen
 
 
-def save_answer(session: Session, attempt: Attempt, *, position: int, response: Any, flagged: bool, seq: int,
-                item_types: dict[int, str]) -> SaveResult:
-    """Keep this answer if its sequence number is the highest seen for the position.
+_ANSWERS = Answer.__table__
+_ATTEMPTS = Attempt.__table__
+# A save is the platform's most frequent request, so its statements are built once (SQLAlchemy
+# caches their compiled form; building them per request cost more than running them).
+_SAVE_TARGET = (select(_ATTEMPTS.c.id, _ATTEMPTS.c.paper_id, _ATTEMPTS.c.status, _ATTEMPTS.c.deadline_at,
+                       _ATTEMPTS.c.paused_at, _ATTEMPTS.c.option_orders)
+                .where(_ATTEMPTS.c.candidate_id == bindparam("candidate_id"))
+                # Locks the attempt row: a pause, extra time or the deadline sweep waits for the
+                # save (and the save sees theirs), so the checks below hold until it commits.
+                .with_for_update(key_share=True))
+_STORED = select(_ANSWERS.c.seq, _ANSWERS.c.response, _ANSWERS.c.flagged).where(
+    _ANSWERS.c.attempt_id == bindparam("attempt_id"), _ANSWERS.c.position == bindparam("position"))
+_TOUCH = (update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+          .values(last_activity_at=bindparam("now"),
+                  last_seq=case((_ATTEMPTS.c.last_seq < bindparam("seq"), bindparam("seq")),
+                                else_=_ATTEMPTS.c.last_seq)))
 
-    ``item_types`` maps the paper's positions to item types (the caller caches it per paper).
+
+def _keep_highest(insert: Any) -> Any:
+    statement = insert(_ANSWERS)
+    return statement.on_conflict_do_update(
+        index_elements=["attempt_id", "position"],
+        set_={name: statement.excluded[name] for name in ("response", "mask", "flagged", "seq", "saved_at")},
+        where=_ANSWERS.c.seq < statement.excluded.seq,
+    ).returning(_ANSWERS.c.seq)
+
+
+_UPSERT = {"postgresql": _keep_highest(pg_insert), "sqlite": _keep_highest(sqlite_insert)}
+
+
+def save_answer(session: Session, candidate_id: int, *, position: int, response: Any, flagged: bool,
+                seq: int) -> SaveResult:
+    """Keep this answer of the candidate's attempt if its sequence number is the highest seen for the position.
+
     A retried save (same sequence and content) is acknowledged again; an older one is refused as
     stale; any save after the deadline, while paused, or after the attempt closed is refused.
     """
     now = clock.now()
-    settle(session, attempt, now)
-    if attempt.status in CLOSED_STATUSES:
+    connection = session.connection()
+    target = connection.execute(_SAVE_TARGET, {"candidate_id": candidate_id}).first()
+    if target is None:
+        raise ValidationFailed("考试尚未开始", "the exam has not started", field="attempt", code="not_started")
+    # Past the deadline the attempt is over even before the sweep (or the next page load) closes it.
+    if target.status in CLOSED_STATUSES or (target.status == AttemptStatus.IN_PROGRESS.value
+                                            and now >= target.deadline_at):
         raise AttemptClosed("考试已结束，答案未保存", "the exam is over; the answer was not saved", field="attempt")
-    if attempt.status == AttemptStatus.PAUSED.value:
+    if target.status == AttemptStatus.PAUSED.value:
         raise AttemptPaused("考试已暂停，请等待监考人员恢复", "the exam is paused by an invigilator", field="attempt")
-    if position not in item_types:
+    types = item_types(session, target.paper_id)
+    if position not in types:
         raise ValidationFailed("该题不在您的试卷中", "no such item in your paper", field="position")
     if not isinstance(seq, int) or seq < 1:
         raise ValidationFailed("序号无效", "seq must be a positive integer", field="seq")
-    chosen = _validate_response(item_types[position], response, attempt.option_orders.get(str(position)))
-    table = Answer.__table__
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(attempt_id=attempt.id, position=position, response=chosen, mask=to_mask(chosen),
-                                     flagged=bool(flagged), seq=seq, saved_at=now)
-    statement = statement.on_conflict_do_update(
-        index_elements=["attempt_id", "position"],
-        set_={"response": statement.excluded.response, "mask": statement.excluded.mask,
-              "flagged": statement.excluded.flagged,
-              "seq": statement.excluded.seq, "saved_at": statement.excluded.saved_at},
-        where=table.c.seq < statement.excluded.seq,
-    ).returning(table.c.seq)
-    written = session.execute(statement).first()
+    chosen = _validate_response(types[position], response, target.option_orders.get(str(position)))
+    values = {"attempt_id": target.id, "position": position, "response": chosen, "mask": to_mask(chosen),
+              "flagged": bool(flagged), "seq": seq, "saved_at": now}
+    written = connection.execute(_UPSERT[connection.dialect.name], values).first()
     if written is None:  # a save with this or a higher sequence number is already kept
-        stored = session.execute(select(table.c.seq, table.c.response, table.c.flagged).where(
-            table.c.attempt_id == attempt.id, table.c.position == position)).one()
+        stored = connection.execute(_STORED, values).one()
         if stored.seq == seq and list(stored.response) == chosen and stored.flagged == bool(flagged):
-            return SaveResult("duplicate", position, seq, remaining_seconds(attempt, now))
+            return SaveResult("duplicate", position, seq, remaining_seconds(target, now))
         raise StaleSave("另一个页面已保存了更新的答案，请刷新", "a newer answer was saved from another page; reload",
                         field="seq")
-    session.execute(update(Attempt).where(Attempt.id == attempt.id).values(
-        last_activity_at=now, last_seq=_greatest(Attempt.last_seq, seq)))
-    return SaveResult("saved", position, seq, remaining_seconds(attempt, now))
-
-
-def _greatest(column: Any, value: int) -> Any:
-    from sqlalchemy import case
-
-    return case((column < value, value), else_=column)
+    connection.execute(_TOUCH, {"attempt_id": target.id, "now": now, "seq": seq})
+    loaded = session.identity_map.get(identity_key(Attempt, target.id))
+    if loaded is not None:  # the statements bypassed the ORM: a loaded attempt reloads what they changed
+        session.expire(loaded, ["last_seq", "last_activity_at", "answers"])
+    return SaveResult("saved", position, seq, remaining_seconds(target, now))
 
 
 def submit(session: Session, attempt: Attempt) -> Attempt:

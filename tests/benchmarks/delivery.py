@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -54,6 +55,61 @@ def percentiles(values: list[float]) -> dict:
     pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)  # noqa: E731
     return {"n": len(values), "p50_ms": pick(0.50), "p95_ms": pick(0.95), "p99_ms": pick(0.99),
             "max_ms": round(ordered[-1] * 1000, 1)}
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a process that has gone (the killed worker)
+        total += (int(fields[11]) + int(fields[12])) / _TICK
+    return total
+
+
+def postgres_pids() -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as handle:
+                    if handle.read().strip() == "postgres":
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+class CpuMeter:
+    """Cores used by the load generator (this process), the app's workers and PostgreSQL during a phase:
+    with everything on one machine, what the generator takes the server does not get."""
+
+    def __init__(self, server_pid: int):
+        self.server_pid = server_pid
+
+    def _groups(self) -> dict[str, list[int]]:
+        workers = [int(pid) for pid in subprocess.run(["pgrep", "-P", str(self.server_pid)], capture_output=True,
+                                                      text=True).stdout.split()]
+        return {"generator": [os.getpid()], "app": [self.server_pid, *workers], "postgres": postgres_pids()}
+
+    async def measure(self, phase):
+        groups, began = self._groups(), time.perf_counter()
+        before = {name: {pid: cpu_seconds([pid]) for pid in pids} for name, pids in groups.items()}
+        result = await phase
+        seconds = time.perf_counter() - began
+        after = self._groups()
+        cores = {}
+        for name, pids in after.items():
+            used = sum(cpu_seconds([pid]) - before[name].get(pid, 0.0) for pid in pids)
+            cores[name] = round(used / seconds, 2)
+        result["cores_used"] = cores
+        return result
 
 
 def setup(url: str, tmp: str, candidates: int) -> dict:
@@ -243,9 +299,14 @@ def verify_durability(url: str, people: list[Candidate]) -> dict:
 
 async def drive(base: str, tickets, args, server: subprocess.Popen, url: str) -> dict:
     people = [Candidate(base, t, i) for t, i in tickets]
-    figures = {"start": await start_phase(people, concurrency=args.concurrency)}
+    meter = CpuMeter(server.pid)
+    figures = {"start": await meter.measure(start_phase(people, concurrency=args.concurrency))}
     ready = [p for p in people if p.items]
-    figures["saves_open_loop"] = await open_loop(ready, args.rate, args.seconds)
+    # The generator holds thousands of clients: a full collection would pause its event loop and
+    # show up as server latency, so what exists now is left out of garbage collection.
+    gc.collect()
+    gc.freeze()
+    figures["saves_open_loop"] = await meter.measure(open_loop(ready, args.rate, args.seconds))
     figures["saves_open_loop"]["meets_target"] = (figures["saves_open_loop"]["latency"].get("p99_ms", 1e9) < 200
                                                   and figures["saves_open_loop"]["achieved_ok_per_s"] >= args.rate * 0.97)
     health = httpx.AsyncClient(base_url=base, timeout=30.0)
@@ -269,7 +330,7 @@ async def drive(base: str, tickets, args, server: subprocess.Popen, url: str) ->
             os.kill(workers[0], signal.SIGKILL)
             killed.update(pid=workers[0], at_s=round(now, 2))
 
-    during = await open_loop(ready, args.rate, args.seconds, on_tick=kill_once)
+    during = await meter.measure(open_loop(ready, args.rate, args.seconds, on_tick=kill_once))
     after = await open_loop(ready, args.rate / 3, 5)
     figures["worker_kill"] = {"killed": killed, "during": during, "afterwards": after,
                               **verify_durability(url, ready)}

@@ -18,9 +18,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_serve_answers_health_checks_from_several_workers(tmp_path):
+def test_serve_answers_health_checks_from_several_workers_and_logs_access_when_asked(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EXAMSVC_", "FLASK_"))}
-    env.update(EXAMSVC_INSTANCE_PATH=str(tmp_path), EXAMSVC_DATABASE_URL=f"sqlite:///{tmp_path}/serve.sqlite3")
+    access_log = tmp_path / "access.log"
+    env.update(EXAMSVC_INSTANCE_PATH=str(tmp_path), EXAMSVC_DATABASE_URL=f"sqlite:///{tmp_path}/serve.sqlite3",
+               EXAMSVC_SERVE_ACCESS_LOG=str(access_log), EXAMSVC_SERVE_THREADS="2")
     assert subprocess.run([str(SCRIPT), "db", "upgrade"], env=env, capture_output=True, timeout=120).returncode == 0
     port = _free_port()
     server = subprocess.Popen([str(SCRIPT), "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"], env=env,
@@ -38,3 +40,4 @@ def test_serve_answers_health_checks_from_several_workers(tmp_path):
         os.killpg(server.pid, signal.SIGTERM)
         output = server.communicate(timeout=30)[0].decode(errors="replace")
     assert output.count("Booting worker") >= 2, output
+    assert "GET /healthz" in access_log.read_text()

@@ -12,7 +12,7 @@ from sqlalchemy import event, func, select
 from examsvc import clock
 from examsvc.audit.models import AuditEvent
 from examsvc.delivery.service import save_answer, sign_in, start_or_resume
-from examsvc.delivery.view import item_types
+from examsvc.delivery.paper_text import item_types
 from examsvc.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from examsvc.sessions.candidates_import import MAX_ROWS, blank_template, import_candidates
 from examsvc.sessions.console import (
@@ -38,7 +38,7 @@ def _sign_in_and_start(session, exam, index):
 def _answer(session, attempt, count):
     types = item_types(session, attempt.paper_id)
     for seq, position in enumerate(sorted(p for p, t in types.items() if t == "true_false")[:count], start=1):
-        save_answer(session, attempt, position=position, response=["T"], flagged=False, seq=seq, item_types=types)
+        save_answer(session, attempt.candidate_id, position=position, response=["T"], flagged=False, seq=seq)
 
 
 def _rows(session, exam):
@@ -67,8 +67,7 @@ def test_the_roster_follows_each_candidate_through_the_exam(session, exam):
         assert rows[tickets[1]].status == "checked_in" and rows[tickets[1]].remaining_seconds is None
         # A cleared answer is not an answered item.
         position = sorted(p for p, t in item_types(session, first.paper_id).items() if t == "true_false")[0]
-        save_answer(session, first, position=position, response=[], flagged=False, seq=10,
-                    item_types=item_types(session, first.paper_id))
+        save_answer(session, first.candidate_id, position=position, response=[], flagged=False, seq=10)
         assert _rows(session, exam)[tickets[0]].answered == 2
         second = _sign_in_and_start(session, exam, 1)
         third = _sign_in_and_start(session, exam, 2)

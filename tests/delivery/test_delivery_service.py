@@ -1,6 +1,8 @@
 """The exam room's rules at the service layer: sign-in, clock, saves by sequence, submit, invigilators."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from random import Random
 
 import pytest
 
@@ -10,7 +12,8 @@ from examsvc.delivery.service import (
     AttemptClosed, AttemptPaused, StaleSave, check_in, close_expired, grant_extra_time, pause, remaining_seconds,
     resume, save_answer, shuffle, sign_in, start_or_resume, submit, terminate,
 )
-from examsvc.delivery.view import attempt_view, item_types
+from examsvc.delivery.paper_text import item_types
+from examsvc.delivery.view import attempt_view
 from examsvc.errors import Forbidden, ValidationFailed
 from examsvc.papers.models import Paper
 from tests.delivery.conftest import EXAM_DAY, resident_id
@@ -58,14 +61,11 @@ def test_saves_keep_the_highest_sequence_and_are_idempotent(session, exam):
         attempt, types = _start(session, exam)
         position = next(p for p, t in types.items() if t == "single_choice")
         letters = attempt.option_orders[str(position)]
-        assert save_answer(session, attempt, position=position, response=[letters[0]], flagged=False, seq=2,
-                           item_types=types).outcome == "saved"
-        assert save_answer(session, attempt, position=position, response=[letters[0]], flagged=False, seq=2,
-                           item_types=types).outcome == "duplicate"
+        assert save_answer(session, attempt.candidate_id, position=position, response=[letters[0]], flagged=False, seq=2).outcome == "saved"
+        assert save_answer(session, attempt.candidate_id, position=position, response=[letters[0]], flagged=False, seq=2).outcome == "duplicate"
         with pytest.raises(StaleSave):  # an older tab
-            save_answer(session, attempt, position=position, response=[letters[1]], flagged=False, seq=1,
-                        item_types=types)
-        save_answer(session, attempt, position=position, response=[letters[2]], flagged=True, seq=5, item_types=types)
+            save_answer(session, attempt.candidate_id, position=position, response=[letters[1]], flagged=False, seq=1)
+        save_answer(session, attempt.candidate_id, position=position, response=[letters[2]], flagged=True, seq=5)
     stored = session.query(Answer).filter_by(attempt_id=attempt.id, position=position).one()
     assert (stored.response, stored.flagged, stored.seq) == ([letters[2]], True, 5)
     session.refresh(attempt)
@@ -81,10 +81,10 @@ def test_malformed_answers_are_refused_and_nothing_stored(session, exam, respons
         attempt, types = _start(session, exam)
         position = next(p for p, t in types.items() if t == position_type)
         with pytest.raises(ValidationFailed) as caught:
-            save_answer(session, attempt, position=position, response=response, flagged=False, seq=1, item_types=types)
+            save_answer(session, attempt.candidate_id, position=position, response=response, flagged=False, seq=1)
         assert caught.value.field == field
         with pytest.raises(ValidationFailed) as caught:
-            save_answer(session, attempt, position=9999, response=[], flagged=False, seq=1, item_types=types)
+            save_answer(session, attempt.candidate_id, position=9999, response=[], flagged=False, seq=1)
         assert caught.value.field == "position"
     assert session.query(Answer).count() == 0
 
@@ -93,13 +93,13 @@ def test_the_server_closes_the_attempt_at_the_deadline_keeping_answers(session, 
     with clock.frozen(EXAM_DAY) as frozen:
         attempt, types = _start(session, exam)
         position = next(p for p, t in types.items() if t == "true_false")
-        save_answer(session, attempt, position=position, response=["T"], flagged=False, seq=1, item_types=types)
+        save_answer(session, attempt.candidate_id, position=position, response=["T"], flagged=False, seq=1)
         assert remaining_seconds(attempt) == 90 * 60
         frozen.advance(timedelta(minutes=90, seconds=1))
         assert close_expired(session) == 1
         assert attempt.status == "expired" and attempt.closed_at == attempt.deadline_at
         with pytest.raises(AttemptClosed):
-            save_answer(session, attempt, position=position, response=["F"], flagged=False, seq=2, item_types=types)
+            save_answer(session, attempt.candidate_id, position=position, response=["F"], flagged=False, seq=2)
         assert submit(session, attempt).status == "expired"  # idempotent, changes nothing
     assert session.query(Answer).filter_by(attempt_id=attempt.id).one().response == ["T"]
 
@@ -113,7 +113,7 @@ def test_pause_does_not_count_and_extra_time_moves_the_deadline(session, exam):
         frozen.advance(timedelta(minutes=7))
         assert remaining_seconds(attempt) == 80 * 60
         with pytest.raises(AttemptPaused):
-            save_answer(session, attempt, position=1, response=[], flagged=False, seq=1, item_types=types)
+            save_answer(session, attempt.candidate_id, position=1, response=[], flagged=False, seq=1)
         resume(session, attempt, admin)
         assert remaining_seconds(attempt) == 80 * 60
         grant_extra_time(session, attempt, admin, 5, "视力障碍")
@@ -129,8 +129,7 @@ def test_resume_after_reload_restores_answers_and_time(session, exam):
         attempt, types = _start(session, exam)
         position = next(p for p, t in types.items() if t == "multiple_choice")
         letters = attempt.option_orders[str(position)]
-        save_answer(session, attempt, position=position, response=sorted(letters[:2]), flagged=True, seq=3,
-                    item_types=types)
+        save_answer(session, attempt.candidate_id, position=position, response=sorted(letters[:2]), flagged=True, seq=3)
         frozen.advance(timedelta(minutes=20))
         again = start_or_resume(session, exam["candidates"][0])
         view = attempt_view(session, again)
@@ -150,3 +149,36 @@ def test_the_job_runner_sweep_closes_attempts_whose_browser_is_gone(session, exa
         run_periodic()
     session.expire_all()
     assert session.get(type(attempt), attempt.id).status == "expired"
+
+
+def test_concurrent_saves_of_one_attempt_keep_the_highest_sequence(app, session, exam):
+    """Two tabs and retries racing: whatever order the saves commit in, the highest sequence wins."""
+    with clock.frozen(EXAM_DAY):
+        attempt, types = _start(session, exam)
+        session.commit()
+        position = next(p for p, t in types.items() if t == "true_false")
+        sequences = list(range(1, 41))
+        Random(7).shuffle(sequences)
+
+        def one(seq):
+            with app.app_context():
+                worker = app.extensions["examsvc.sessionmaker"]()
+                try:
+                    save_answer(worker, attempt.candidate_id, position=position, response=["T" if seq % 2 else "F"],
+                                flagged=False, seq=seq)
+                    worker.commit()
+                    return "saved"
+                except StaleSave:
+                    worker.rollback()
+                    return "stale"
+                finally:
+                    worker.close()
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            outcomes = list(pool.map(one, sequences))
+    assert "saved" in outcomes and len(outcomes) == 40
+    session.expire_all()
+    stored = session.query(Answer).filter_by(attempt_id=attempt.id, position=position).one()
+    assert (stored.seq, stored.response) == (40, ["F"])
+    session.refresh(attempt)
+    assert attempt.last_seq == 40

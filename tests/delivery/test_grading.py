@@ -10,7 +10,7 @@ from examsvc import clock
 from examsvc.audit.models import AuditEvent
 from examsvc.bank.service import store_blueprint
 from examsvc.delivery.service import check_in, save_answer, sign_in, start_or_resume, submit, terminate
-from examsvc.delivery.view import item_types
+from examsvc.delivery.paper_text import item_types
 from examsvc.errors import Conflict, ValidationFailed
 from examsvc.grading.models import ComponentScore, PassRecord, ResultPublication, ScoreChange
 from examsvc.grading.results import (
@@ -42,8 +42,7 @@ def _sit(session, exam, index, *, correct_share):
             key = [next(letter for letter in pool if letter not in item.key)]
             if item.item_type == "multiple_choice":
                 key = sorted(set(pool) - set(item.key))[:2]
-        save_answer(session, attempt, position=item.position, response=key, flagged=False, seq=n + 1,
-                    item_types=types)
+        save_answer(session, attempt.candidate_id, position=item.position, response=key, flagged=False, seq=n + 1)
     return attempt
 
 
