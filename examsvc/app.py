@@ -67,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from examsvc.supervision import people_routes
     from examsvc.archives import routes as archive_routes
     from examsvc.sessions import routes as session_routes
+    from examsvc.notifications import routes as notification_routes
 
     account_routes.init_app(app)
     web.init_app(app)
@@ -84,6 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     people_routes.init_app(app)
     archive_routes.init_app(app)
     analysis_routes.init_app(app)
+    notification_routes.init_app(app)
     api.init_app(app)
 
     @app.before_request

@@ -48,6 +48,7 @@ def _register_area_commands() -> None:
     from examsvc.grading.cli import grading_group, results_group
     from examsvc.certificates.cli import certificates_group
     from examsvc.archives.cli import archive_group
+    from examsvc.notifications.cli import notifications_group
 
     cli.add_command(blueprints_group)
     cli.add_command(items_group)
@@ -57,6 +58,7 @@ def _register_area_commands() -> None:
     cli.add_command(results_group)
     cli.add_command(certificates_group)
     cli.add_command(archive_group)
+    cli.add_command(notifications_group)
 
 
 _register_area_commands()

@@ -31,3 +31,4 @@ from examsvc.analysis.models import AnalysisRun, AnalysisRunSession, ItemStatist
 from examsvc.supervision.people_models import (  # noqa: F401
     Draw, Finding, InspectionPlan, JurisdictionSetting, SupervisorCard,
 )
+from examsvc.notifications.models import Notification  # noqa: F401

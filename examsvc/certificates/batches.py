@@ -26,6 +26,7 @@ from examsvc.certificates.models import Certificate, CertificateRevocation
 from examsvc.certificates.service import Problem
 from examsvc.errors import Conflict, NotFound, ValidationFailed
 from examsvc.institutions.models import Institution
+from examsvc.notifications import hooks as notifications
 
 #: A batch in these states holds its records: they go in no other batch.
 LIVE = ("submitted", "forwarded", "accepted")
@@ -113,6 +114,7 @@ def review_batch(session: Session, batch: CertificateBatch, actor: Any) -> Certi
     session.flush()
     record(session, actor, f"certificate_batch.{'return' if problems else 'forward'}", batch,
            {"problems": len(problems), "numbers": sorted({p.subject for p in problems})[:200]})
+    notifications.batch_reviewed(session, batch, actor)
     return batch
 
 
@@ -125,6 +127,7 @@ def accept_batch(session: Session, batch: CertificateBatch, actor: Any) -> Certi
     batch.status, batch.accepted_by, batch.accepted_at = "accepted", actor.id, clock.now()
     session.flush()
     record(session, actor, "certificate_batch.accept", batch, {})
+    notifications.batch_accepted(session, batch, actor)
     return batch
 
 

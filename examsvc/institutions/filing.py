@@ -32,6 +32,7 @@ from examsvc.institutions.filing_models import (
 from examsvc.institutions.models import Institution, InstitutionStatus, Tier
 from examsvc.institutions.regions import LEAGUES_AND_CITIES
 from examsvc.institutions.service import _scope_entry, filing_valid_until, register_institution, set_status
+from examsvc.notifications import hooks as notifications
 from itembank.errors import InvalidValue
 from itembank.levels import parse_institution_kind
 
@@ -246,6 +247,7 @@ def reject_application(session: Session, application: FilingApplication, *, reas
     application.status, application.reason = ApplicationStatus.REJECTED.value, reason.strip()[:500]
     application.decided_by, application.decided_at = _user_id(actor), clock.now()
     record(session, actor, "filing.reject", application, {"reason": application.reason})
+    notifications.application_rejected(session, application, actor)
 
 
 # --- publication ---------------------------------------------------------------------------
@@ -421,6 +423,7 @@ def grant_renewal(session: Session, application: FilingApplication, *, drop_occu
     session.flush()
     record(session, actor, "filing.renew", institution, {"from": old.isoformat(),
                                                         "to": institution.valid_until.isoformat(), "dropped": drop})
+    notifications.renewal_granted(session, institution, application, actor)
     return institution
 
 
@@ -492,6 +495,7 @@ def decide_change(session: Session, change: ChangeRequest, *, approve: bool, not
     change.decided_by, change.decided_at, change.decision_note = _user_id(actor), clock.now(), note.strip()[:500] or None
     session.flush()
     record(session, actor, "institution.change_decided", change, {"approve": approve, "kind": change.kind})
+    notifications.change_decided(session, institution, change, actor)
     return change
 
 

@@ -12,6 +12,7 @@ from examsvc.errors import Conflict, NotFound, ValidationFailed
 from examsvc.institutions.filing_models import StopOrder
 from examsvc.institutions.models import Institution, InstitutionStatus
 from examsvc.institutions.service import set_status
+from examsvc.notifications import hooks as notifications
 
 
 def active_orders(session: Session, institution_id: int) -> list[StopOrder]:
@@ -52,6 +53,7 @@ def issue_stop_order(session: Session, institution: Institution, *, reference: s
     set_status(session, institution, InstitutionStatus.SUSPENDED, _reason(active_orders(session, institution.id)), actor)
     record(session, actor, "institution.stop_order", institution, {"order": order.id, "reference": reference,
                                                                   "reason": reason, "blueprint_id": blueprint_id})
+    notifications.stop_order_issued(session, institution, order, actor)
     return order
 
 
@@ -71,6 +73,7 @@ def lift_stop_order(session: Session, order: StopOrder, *, note: str, actor: obj
             set_status(session, institution, InstitutionStatus.ACTIVE, "", actor)
     record(session, actor, "institution.stop_order_lifted", institution, {"order": order.id,
                                                                          "reference": order.reference})
+    notifications.stop_order_lifted(session, institution, order, actor)
     return order
 
 

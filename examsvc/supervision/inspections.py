@@ -22,6 +22,7 @@ from examsvc.audit.service import record
 from examsvc.auth import Permission, require_permission
 from examsvc.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from examsvc.institutions.models import Institution, InstitutionStatus
+from examsvc.notifications import hooks as notifications
 from examsvc.sessions.models import ExamSession
 from examsvc.supervision.draws import draw
 from examsvc.supervision.people_models import Draw, Finding, InspectionPlan
@@ -108,7 +109,9 @@ def publish_plan(session: Session, plan: InspectionPlan, summary: str, actor: An
         raise Conflict("督导结果已公开", "the inspection results are already published", field="plan_id")
     plan.summary, plan.published_at = (summary or "").strip()[:5000], clock.now()
     session.flush()
-    record(session, actor, "inspection.publish", plan, {"findings": len(plan_findings(session, plan))})
+    findings = plan_findings(session, plan)
+    record(session, actor, "inspection.publish", plan, {"findings": len(findings)})
+    notifications.plan_published(session, plan, list(plan_draws(session, plan)[0].result), findings, actor)
     return plan
 
 
@@ -165,6 +168,7 @@ def file_finding(session: Session, *, exam_session: ExamSession, items: Mapping[
     session.flush()
     record(session, actor, "inspection.finding", finding, {"session_id": exam_session.id, "problems": problems,
                                                            "plan_id": finding.plan_id})
+    notifications.finding_filed(session, finding, exam_session, actor)
     return finding
 
 

@@ -32,6 +32,7 @@ from examsvc import clock
 from examsvc.audit.service import record
 from examsvc.auth import Permission, require_permission
 from examsvc.errors import Conflict, NotFound, ServiceError, ValidationFailed
+from examsvc.notifications import hooks as notifications
 from examsvc.supervision import workdays
 from examsvc.supervision.sanctions import carry_out
 from examsvc.supervision.models import (
@@ -356,9 +357,11 @@ def send_notice(session: Session, case: Case, *, sent_on: date, statement_days: 
     proposal = last_event(case, "proposed_decision")
     assert proposal is not None
     case.status, case.statement_deadline = "notified", deadline
-    return _append(session, case, "notice_sent",
-                   {"right_to_state_and_defend": True, "statement_days": statement_days,
-                    "statement_deadline": deadline.isoformat(), "proposal_seq": proposal.seq}, actor, sent_on)
+    event = _append(session, case, "notice_sent",
+                    {"right_to_state_and_defend": True, "statement_days": statement_days,
+                     "statement_deadline": deadline.isoformat(), "proposal_seq": proposal.seq}, actor, sent_on)
+    notifications.case_notice(session, case, event, actor)
+    return event
 
 
 def record_statement(session: Session, case: Case, *, received_on: date, text: str, actor: Any) -> CaseEvent:
@@ -398,7 +401,9 @@ def decide(session: Session, case: Case, *, decision: str, basis: list[str], san
                "objection_days": workdays.OBJECTION_DAYS_WRITTEN if delivery == "written"
                else workdays.OBJECTION_DAYS_ANNOUNCED}
     case.status, case.objection_deadline = "decided", deadline
-    return _append(session, case, "decision", details, actor, delivered_on)
+    event = _append(session, case, "decision", details, actor, delivered_on)
+    notifications.case_decision(session, case, event, actor)
+    return event
 
 
 def file_objection(session: Session, case: Case, *, filed_on: date, text: str, actor: Any) -> CaseEvent:
@@ -445,7 +450,9 @@ def review_decision(session: Session, case: Case, *, outcome: str, text: str, de
     if outcome != "upheld" and done:
         details["already_executed"] = sorted(done)  # to be undone outside the platform; kept on file
     case.status = "reviewed"
-    return _append(session, case, "review_decision", details, actor, decided_on)
+    event = _append(session, case, "review_decision", details, actor, decided_on)
+    notifications.case_review(session, case, event, actor)
+    return event
 
 
 def appeal(session: Session, case: Case, *, filed_on: date, authority: str, text: str, actor: Any) -> CaseEvent:

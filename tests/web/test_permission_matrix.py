@@ -46,6 +46,12 @@ SIGNED_IN = {
     "web.home",
     "accounts.logout",
     "api_me.Me",
+    "notifications.list_notifications",   # one's own notifications only (another user's: 404)
+    "notifications.read_all",
+    "notifications.read_one",
+    "api_notifications.Notifications",
+    "api_notifications.NotificationRead",
+    "api_notifications.NotificationsReadAll",
 }
 
 
