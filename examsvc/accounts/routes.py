@@ -14,7 +14,17 @@ from examsvc.clock import local_time
 from examsvc.db import get_session, unit_of_work
 
 bp = Blueprint("accounts", __name__)
-login_manager = LoginManager()
+class _LoginManager(LoginManager):  # type: ignore[misc]
+    def _session_protection_failed(self) -> bool:
+        # "strong" protection wipes a session whose client fingerprint changed. Only a session that
+        # holds a login is worth protecting: applied to an anonymous one (a CSRF token, a candidate's
+        # exam) it also refused every bearer-token request sent with such a cookie.
+        if "_user_id" not in session:
+            return False
+        return bool(super()._session_protection_failed())
+
+
+login_manager = _LoginManager()
 
 
 def init_app(app: Flask) -> None:

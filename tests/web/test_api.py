@@ -110,6 +110,14 @@ def test_a_request_with_a_bearer_token_is_that_token_s_user_only(client, session
     assert_error(client.get("/api/v1/audit/verify", headers=bearer("forged")), 401, "unauthenticated")
 
 
+def test_a_bearer_token_works_beside_an_anonymous_session_cookie(client, session):
+    """A client that fetched a page holds a session with only a CSRF token: the token still counts."""
+    make_user(session, "cand", "candidate")
+    token = get_token(client, "cand").get_json()["token"]
+    client.get("/login")
+    assert client.get("/api/v1/me", headers=bearer(token)).get_json()["username"] == "cand"
+
+
 # --- errors: one shape, naming the field ----------------------------------------------------------------
 
 def test_visitors_get_401_json(client):
