@@ -186,10 +186,14 @@ def _load_session_demo(session, institution, users: dict[str, User]) -> list[str
     day = now.date()
     start = max(now - timedelta(minutes=30), datetime.combine(day, time(0, 0), now.tzinfo))
     end = min(now + timedelta(hours=4), datetime.combine(day, time(23, 59), now.tzinfo))
+    # A region-level institution holds sessions where it has a site filing (站点备案, seed Art. 12).
+    from examsvc.institutions.filing import file_site
+
+    file_site(session, institution, "呼和浩特市", users["regulator"])
     exam_session = plan_session(session, institution=institution, blueprint=blueprint,
                                 title=f"【示例】{day:%Y年%m月%d日} 中式烹调师四级 理论知识", exam_date=day,
                                 window_start=start, window_end=end, rooms=[("第一考场", 30)], paper_ids=[paper.id],
-                                auto_check_in=True, actor=admin)
+                                auto_check_in=True, league_city="呼和浩特市", actor=admin)
     for name in ("invigilator", "inv2"):
         assign_staff(session, exam_session, users[name], "invigilator", exam_session.rooms[0].id, admin)
     lines = ["", f"Exam room demo: session “{exam_session.title}”, start window {start:%H:%M}-{end:%H:%M} "

@@ -7,8 +7,8 @@ What is enforced: an application names its Art. 9 conditions each with an attach
 declares every Art. 10 prohibition "not applicable"; notice needs the four evaluation methods
 (report, document review, site visit, Q&A); publication needs the notice over and every objection
 resolved and none upheld; a renewal is applied for in the three months before expiry and may drop
-only occupations never certified. Site filings are recorded but nothing (``can_certify``, session
-planning) checks them yet: sessions carry no place to check against.
+only occupations never certified. Site filings decide where a region-level institution may hold
+sessions (:func:`may_work_in`), which session planning and opening check (Art. 12).
 """
 
 from __future__ import annotations
@@ -539,7 +539,7 @@ def file_site(session: Session, institution: Institution, league_city: str, acto
 
 
 def may_work_in(session: Session, institution: Institution, league_city: str) -> bool:
-    """Whether ``institution`` may hold sessions in ``league_city`` (not yet enforced by planning)."""
+    """Whether ``institution`` may hold sessions in ``league_city`` (planning and opening a session check it)."""
     if institution.tier == Tier.LEAGUE_CITY.value:
         return institution.league_city == league_city
     return session.scalar(select(func.count()).select_from(SiteFiling).where(

@@ -15,6 +15,7 @@ from examsvc.accounts.models import User
 from examsvc.auth import Permission, permission_required
 from examsvc.db import get_session, unit_of_work
 from examsvc.errors import ValidationFailed
+from examsvc.institutions.regions import LEAGUES_AND_CITIES
 from examsvc.sessions import candidates_import, console, queries, service
 from examsvc.sessions.models import ExamSession
 
@@ -40,6 +41,7 @@ class SessionSchema(Schema):
     institution_id = fields.Integer()
     blueprint_id = fields.Integer()
     title = fields.String()
+    league_city = fields.String(allow_none=True, metadata={"description": "where it is held (盟市, seed Art. 12)"})
     exam_date = fields.Date()
     window_start = fields.DateTime()
     window_end = fields.DateTime()
@@ -78,6 +80,15 @@ class SessionPlanSchema(Schema):
     duration_minutes = fields.Integer(load_default=None, allow_none=True)
     auto_check_in = fields.Boolean(load_default=False)
     layout = fields.String(load_default="paged", validate=validate.OneOf(["paged", "scrolling"]))
+    league_city = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32), metadata={
+        "description": "league/city (盟市) where the session is held: default a league/city institution's own; "
+                       "required of a region-level institution, which needs an approved site filing there (Art. 12)",
+        "enum": list(LEAGUES_AND_CITIES)})
+
+
+class SessionLocationSchema(Schema):
+    league_city = fields.String(required=True, validate=validate.Length(min=1, max=32),
+                                metadata={"enum": list(LEAGUES_AND_CITIES)})
 
 
 class CandidateSchema(Schema):
@@ -242,6 +253,18 @@ class OpenSession(MethodView):
         """Open the session (开考); refused, naming the broken rules, while any is broken."""
         with unit_of_work() as session:
             exam_session = service.open_session(session, _session(session_id, "manage"), _user())
+        return _detail(exam_session)
+
+
+@bp.route("/<int:session_id>/location")
+class SessionLocation(MethodView):
+    @bp.arguments(SessionLocationSchema)
+    @bp.response(200, SessionDetailSchema)
+    @permission_required(Permission.INSTITUTION_MANAGE)
+    def post(self, body: dict[str, Any], session_id: int) -> Any:
+        """Move a planned session to another league/city where the institution may work (Art. 12)."""
+        with unit_of_work() as session:
+            exam_session = service.set_location(session, _session(session_id, "manage"), body["league_city"], _user())
         return _detail(exam_session)
 
 

@@ -30,6 +30,9 @@ class ExamSession(Base):
     institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
     blueprint_id: Mapped[int] = mapped_column(ForeignKey("exam_blueprints.id"))
     title: Mapped[str] = mapped_column(String(200))
+    # Where it is held (盟市, seed Art. 12). NULL only for sessions planned before places were kept,
+    # by region-level institutions: such a session must be given its place before it can open.
+    league_city: Mapped[str | None] = mapped_column(String(32))
     exam_date: Mapped[date] = mapped_column(Date)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime)  # earliest sign-in
     window_end: Mapped[datetime] = mapped_column(UTCDateTime)    # latest start of an attempt

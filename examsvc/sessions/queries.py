@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, selectinload
 from examsvc.accounts.models import RoleGrant, User
 from examsvc.auth import ROLE_PERMISSIONS, Permission, Role, has_permission, permitted_institutions
 from examsvc.bank.models import BlueprintVersion, ExamBlueprint
-from examsvc.institutions.models import Institution
+from examsvc.institutions.filing_models import SiteFiling
+from examsvc.institutions.models import Institution, Tier
 from examsvc.institutions.service import Decision, can_certify
 from examsvc.papers.models import Paper, PaperStatus
 from examsvc.sessions.models import Candidate, ExamSession, StaffRole
@@ -62,6 +63,7 @@ class BlueprintOption:
 class PlanningChoice:
     institution: Institution
     blueprints: list[BlueprintOption]
+    places: list[str]        # leagues/cities it may hold sessions in: its own, or its site filings (Art. 12)
 
 
 def planning_choices(session: Session, user: Any, on_date: date) -> list[PlanningChoice]:
@@ -84,13 +86,21 @@ def planning_choices(session: Session, user: Any, on_date: date) -> list[Plannin
               .order_by(Paper.id))
     for paper, blueprint_id in session.execute(locked):
         papers.setdefault((paper.institution_id, blueprint_id), []).append(paper)
+    sites: dict[int, list[str]] = {}
+    for institution_id, league_city in session.execute(
+            select(SiteFiling.institution_id, SiteFiling.league_city)
+            .where(SiteFiling.revoked_at.is_(None), SiteFiling.institution_id.in_([i.id for i in institutions]))
+            .order_by(SiteFiling.id)):
+        sites.setdefault(institution_id, []).append(league_city)
     choices = []
     for institution in institutions:
         scope = {(e.occupation_code, e.level) for e in institution.scope}
         choices.append(PlanningChoice(institution, [
             BlueprintOption(b, can_certify(institution, b.occupation_code, b.level, on_date),
                             papers.get((institution.id, b.id), []), blueprint_of(b.latest).paper.duration_minutes)
-            for b in blueprints if (b.occupation_code, b.level) in scope]))
+            for b in blueprints if (b.occupation_code, b.level) in scope],
+            [institution.league_city] if institution.tier == Tier.LEAGUE_CITY.value and institution.league_city
+            else sites.get(institution.id, [])))
     return choices
 
 

@@ -27,6 +27,7 @@ from examsvc.bank.models import ExamBlueprint
 from examsvc.db import get_session, unit_of_work
 from examsvc.errors import NotFound, ServiceError, ValidationFailed
 from examsvc.institutions.models import Institution
+from examsvc.institutions.regions import LEAGUES_AND_CITIES
 from examsvc.sessions import console, queries, service
 from examsvc.sessions.models import ExamSession, SessionStatus
 
@@ -58,7 +59,7 @@ def field_label(field: str | None) -> str:
              "title": _("Session title"), "exam_date": _("Exam date"), "window_start": _("Start window opens"),
              "window_end": _("Start window closes"), "duration_minutes": _("Duration (minutes)"),
              "rooms": _("Exam rooms"), "paper_ids": _("Locked papers"), "languages": _("Exam languages"),
-             "layout": _("Layout"), "session": _("Exam session"), "status": _("Status"), "user_id": _("Staff member"),
+             "layout": _("Layout"), "league_city": _("League or city"), "session": _("Exam session"), "status": _("Status"), "user_id": _("Staff member"),
              "role": _("Post"), "room_id": _("Exam room"), "assignment_id": _("Assignment"), "name": _("Name"),
              "id_type": _("ID type"), "id_number": _("ID number"), "gender": _("Gender"), "employer": _("Employer"),
              "phone": _("Phone"), "exam_language": _("Exam language"), "password": _("Exam password"),
@@ -183,7 +184,7 @@ def plan_details(form: Mapping[str, Any]) -> dict[str, Any]:
         "paper_ids": [n for n in (_int(p, "paper_ids", "试卷编号无效", "invalid paper id")
                                   for p in form.getlist("paper_ids")) if n is not None],
         "languages": form.getlist("languages"), "auto_check_in": form.get("auto_check_in") == "1",
-        "layout": form.get("layout", "paged"),
+        "layout": form.get("layout", "paged"), "league_city": (form.get("league_city") or "").strip() or None,
     }
 
 
@@ -235,7 +236,7 @@ def _session_page(exam_session: ExamSession, error: ServiceError | None = None, 
         "sessions/session.html", exam_session=exam_session, error=error, counts=counts, rosters=rosters,
         papers=papers, institution=session.get(Institution, exam_session.institution_id),
         blueprint=session.get(ExamBlueprint, exam_session.blueprint_id),
-        staff_users=queries.staff_users(session, exam_session),
+        staff_users=queries.staff_users(session, exam_session), places=LEAGUES_AND_CITIES,
         problems=service.readiness(session, exam_session) if exam_session.status == "planned" else []), status
 
 
@@ -255,6 +256,20 @@ def open_session(session_id: int) -> Any:
     except ServiceError as exc:
         return _session_page(service.get_session_row(get_session(), session_id), exc, exc.status)
     flash(_("The session is open: candidates may sign in during the start window."))
+    return redirect(url_for("sessions.show_session", session_id=session_id))
+
+
+@bp.route("/<int:session_id>/location", methods=["POST"])
+@permission_required(Permission.INSTITUTION_MANAGE)
+def set_location(session_id: int) -> Any:
+    load_session(session_id, "manage")
+    try:
+        with unit_of_work() as session:
+            service.set_location(session, service.get_session_row(session, session_id),
+                                 request.form.get("league_city"), _actor())
+    except ServiceError as exc:
+        return _session_page(service.get_session_row(get_session(), session_id), exc, exc.status)
+    flash(_("The session's place is saved."))
     return redirect(url_for("sessions.show_session", session_id=session_id))
 
 

@@ -1,8 +1,10 @@
-"""Exam session rules: planning within the filed scope, staffing, candidates, seats, opening.
+"""Exam session rules: planning within the filed scope and place, staffing, candidates, seats, opening.
 
 Numbers from the domain (invigilators per room and per candidates) are settings with the
 documented defaults; a session cannot open while any rule is broken, and :func:`readiness`
-says which.
+says which. A session is held in one league/city (盟市): a league/city institution's own, or one where
+a region-level institution has an approved site filing (站点备案, seed Art. 12) — checked when the
+session is planned and again when it opens.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from examsvc.audit.service import record
 from examsvc.auth import Permission, has_permission, require_permission
 from examsvc.bank.models import ExamBlueprint, ItemVersion
 from examsvc.bank.service import blueprint_of
-from examsvc.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from examsvc.institutions.models import Institution
+from examsvc.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
+from examsvc.institutions.filing import may_work_in
+from examsvc.institutions.models import Institution, Tier
+from examsvc.institutions.regions import LEAGUES_AND_CITIES
 from examsvc.institutions.service import can_certify
 from examsvc.papers.models import Paper, PaperItem, PaperStatus
 from examsvc.protect import id_digest, protect_id
@@ -97,12 +101,43 @@ def _bad(field: str, zh: str, en: str) -> ValidationFailed:
     return ValidationFailed(zh, en, field=field)
 
 
+def location_problem(session: Session, institution: Institution, league_city: str | None) -> ServiceError | None:
+    """Why ``institution`` may not hold a session in ``league_city`` (seed Art. 12), or None.
+
+    A league/city institution works only in its own league/city; a region-level one only where it
+    has an approved, unrevoked site filing (站点备案). Every error names the field ``league_city``.
+    """
+    if not league_city:
+        return _bad("league_city", "请注明场次举办的盟市：自治区级评价机构须在已站点备案的盟市举办（第十二条）",
+                    "name the league/city where the session is held: a region-level institution holds sessions "
+                    "only where it has a site filing (Art. 12)")
+    if league_city not in LEAGUES_AND_CITIES:
+        return _bad("league_city", f"未知盟市“{league_city}”", f"unknown league or city {league_city!r}")
+    if may_work_in(session, institution, league_city):
+        return None
+    if institution.tier == Tier.LEAGUE_CITY.value:
+        return Forbidden(f"盟市级评价机构只能在本盟市（{institution.league_city}）开展认定，不能在{league_city}（第十二条）",
+                         f"a league/city institution works only in its own league/city ({institution.league_city}), "
+                         f"not in {league_city} (Art. 12)", field="league_city", code="location.outside_league_city")
+    return Forbidden(f"本机构在{league_city}没有经批准的站点备案，不能在该盟市开展认定（第十二条）",
+                     f"the institution has no approved site filing in {league_city}, so it may not hold sessions "
+                     "there (Art. 12)", field="league_city", code="location.no_site_filing")
+
+
 def plan_session(session: Session, *, institution: Institution, blueprint: ExamBlueprint, title: str, exam_date: date,
                  window_start: datetime, window_end: datetime, rooms: Iterable[tuple[str, int]],
                  paper_ids: Iterable[int], languages: Iterable[str] = ("zh",), duration_minutes: int | None = None,
-                 auto_check_in: bool = False, layout: str = "paged", actor: Any) -> ExamSession:
-    """Plan a session (认定场次) for an occupation and level the institution may certify on that date."""
+                 auto_check_in: bool = False, layout: str = "paged", league_city: str | None = None,
+                 actor: Any) -> ExamSession:
+    """Plan a session (认定场次) for an occupation and level the institution may certify on that date,
+    in ``league_city`` (default: a league/city institution's own; required of a region-level one)."""
     can_certify(institution, blueprint.occupation_code, blueprint.level, exam_date).raise_if_denied()
+    league_city = (league_city or "").strip() or None
+    if league_city is None and institution.tier == Tier.LEAGUE_CITY.value:
+        league_city = institution.league_city
+    problem = location_problem(session, institution, league_city)
+    if problem is not None:
+        raise problem
     model = blueprint_of(blueprint.latest)
     minimum = model.paper.duration_minutes
     duration = duration_minutes if duration_minutes is not None else minimum
@@ -126,7 +161,8 @@ def plan_session(session: Session, *, institution: Institution, blueprint: ExamB
     if not languages or "zh" not in languages or set(languages) - set(LANGUAGES):
         raise _bad("languages", "考试语言须包含中文，可另选蒙古文", "languages must include zh and may add mn")
     papers = _session_papers(session, institution, blueprint, list(paper_ids), languages)
-    row = ExamSession(institution_id=institution.id, blueprint_id=blueprint.id, title=title.strip(), exam_date=exam_date,
+    row = ExamSession(institution_id=institution.id, blueprint_id=blueprint.id, title=title.strip(),
+                      league_city=league_city, exam_date=exam_date,
                       window_start=window_start, window_end=window_end, duration_minutes=duration,
                       languages=languages, auto_check_in=auto_check_in, layout=layout,
                       status=SessionStatus.PLANNED.value, created_by=actor.id, created_at=clock.now())
@@ -135,8 +171,24 @@ def plan_session(session: Session, *, institution: Institution, blueprint: ExamB
     session.add(row)
     session.flush()
     record(session, actor, "session.plan", row, {"papers": [p.id for p in papers], "rooms": rooms,
-                                                  "date": exam_date.isoformat(), "languages": languages})
+                                                  "date": exam_date.isoformat(), "languages": languages,
+                                                  "league_city": league_city})
     return row
+
+
+def set_location(session: Session, exam_session: ExamSession, league_city: str | None, actor: Any) -> ExamSession:
+    """Move a planned session to ``league_city`` (or give one planned before places were kept its place)."""
+    if exam_session.status != SessionStatus.PLANNED.value:
+        raise Conflict("只有筹备中的场次可以更改举办地", "only a planned session can change its place", field="status")
+    institution = session.get(Institution, exam_session.institution_id)
+    league_city = (league_city or "").strip() or None
+    problem = location_problem(session, institution, league_city)
+    if problem is not None:
+        raise problem
+    before, exam_session.league_city = exam_session.league_city, league_city
+    session.flush()
+    record(session, actor, "session.location", exam_session, {"from": before, "to": league_city})
+    return exam_session
 
 
 def plan_session_for(session: Session, *, institution_id: int | None, blueprint_id: int | None, actor: Any,
@@ -273,6 +325,9 @@ def readiness(session: Session, exam_session: ExamSession) -> list[Problem]:
                                     f"{user.username} is internal supervisor and also invigilator or examiner"))
     if not exam_session.papers:
         problems.append(Problem("no_papers", "没有可用的已锁定试卷", "no locked paper is assigned"))
+    place = location_problem(session, session.get(Institution, exam_session.institution_id), exam_session.league_city)
+    if place is not None:  # e.g. the site filing was revoked after planning
+        problems.append(Problem("location", place.message, place.message_en))
     return problems
 
 

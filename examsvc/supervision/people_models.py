@@ -52,7 +52,8 @@ class JurisdictionSetting(Base):
 
 
 class Draw(Base):
-    """One random draw: ``random.Random(seed).sample(candidates, k)`` gave ``result``."""
+    """One random draw: ``random.Random(seed).sample(candidates, k)`` gave ``result``; a draw weighted by
+    credit grade (algorithm ``python3-random-weighted-randrange``) keeps each candidate's weight too."""
 
     __tablename__ = "supervision_draws"
 
@@ -63,6 +64,7 @@ class Draw(Base):
     seed: Mapped[str] = mapped_column(String(64))
     algorithm: Mapped[str] = mapped_column(String(40))
     candidates: Mapped[list[Any]] = mapped_column(JSON)         # ids, ascending
+    weights: Mapped[list[int] | None] = mapped_column(JSON)     # per candidate, of a weighted draw (else NULL)
     k: Mapped[int]
     result: Mapped[list[Any]] = mapped_column(JSON)             # ids, in draw order
     drawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

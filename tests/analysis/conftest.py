@@ -25,7 +25,7 @@ from examsvc.papers.service import lock_paper, run_assembly, start_assembly
 from examsvc.sessions.models import Candidate, ExamSession
 from examsvc.sessions.service import plan_session
 from itembank.scoring import to_mask
-from tests.delivery.conftest import EXAM_DAY
+from tests.delivery.conftest import EXAM_DAY, site_filed
 from tests.papers.conftest import papers_world  # noqa: F401  (fixture)
 
 WRONG = {"true_false": ["T", "F"], "single_choice": list("ABCD"), "multiple_choice": list("ABCDE")}
@@ -53,7 +53,7 @@ def closed_session(session, world, papers, *, n, rng, planted: Planted | None = 
         exam = plan_session(session, institution=institution, blueprint=world["version"].blueprint, title=title,
                             exam_date=day.date(), window_start=day - timedelta(minutes=30),
                             window_end=day + timedelta(minutes=30), rooms=[("大厅", n)], paper_ids=[p.id for p in papers],
-                            actor=world["admin"])
+                            league_city=site_filed(session, institution), actor=world["admin"])
     exam.status, exam.languages = "closed", ["zh", "mn"]  # the bank has no Mongolian variants: set, not planned
     language = np.where(rng.random(n) < 0.4, "mn", "zh")
     gender = np.where(rng.random(n) < 0.5, "M", "F")

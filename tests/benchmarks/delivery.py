@@ -126,6 +126,7 @@ def setup(url: str, tmp: str, candidates: int) -> dict:
     from examsvc.protect import protect_id
     from examsvc.reference.service import load_occupations
     from examsvc.sessions.models import Candidate
+    from examsvc.institutions.filing import file_site
     from examsvc.sessions.service import plan_session
     from tests.papers.conftest import seed_approved_bank
 
@@ -148,10 +149,11 @@ def setup(url: str, tmp: str, candidates: int) -> dict:
             run_assembly(session, run)
             papers = [lock_paper(session, p, admin) for p in run.papers]
             rooms = [(f"考场{r + 1:02d}", 50) for r in range((candidates + 49) // 50)]
+            file_site(session, institution, "呼和浩特市", "system")  # a region-level institution's site (Art. 12)
             exam = plan_session(session, institution=institution, blueprint=version.blueprint, title="基准场次",
                                 exam_date=now.date(), window_start=now - timedelta(minutes=5),
                                 window_end=now + timedelta(hours=2), rooms=rooms, paper_ids=[p.id for p in papers],
-                                duration_minutes=120, auto_check_in=True, actor=admin)
+                                duration_minutes=120, auto_check_in=True, league_city="呼和浩特市", actor=admin)
             exam.status = "open"  # staffing rules are tested elsewhere; the benchmark measures the room
             seats = [(room.id, seat) for room in exam.rooms for seat in range(1, room.capacity + 1)]
             people = []

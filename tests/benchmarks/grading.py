@@ -59,6 +59,7 @@ def service_scoring(candidates: int, database_url: str, tmp: str) -> dict:
     from examsvc.papers.service import lock_paper, run_assembly, start_assembly
     from examsvc.reference.service import load_occupations
     from examsvc.sessions.models import Candidate
+    from examsvc.institutions.filing import file_site
     from examsvc.sessions.service import plan_session
     from tests.papers.conftest import seed_approved_bank
 
@@ -79,9 +80,11 @@ def service_scoring(candidates: int, database_url: str, tmp: str) -> dict:
                                  overrides={"seed": 1, "time_limit": 60}, actor=admin)
             run_assembly(session, run)
             paper = lock_paper(session, run.papers[0], admin)
+            file_site(session, institution, "呼和浩特市", "system")  # a region-level institution's site (Art. 12)
             exam = plan_session(session, institution=institution, blueprint=version.blueprint, title="基准",
                                 exam_date=day.date(), window_start=day, window_end=day + timedelta(hours=1),
-                                rooms=[("大厅", candidates)], paper_ids=[paper.id], actor=admin)
+                                rooms=[("大厅", candidates)], paper_ids=[paper.id], league_city="呼和浩特市",
+                                actor=admin)
             exam.status = "closed"
             rng = np.random.default_rng(7)
             session.execute(insert(Candidate), [dict(

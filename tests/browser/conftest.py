@@ -31,7 +31,7 @@ from examsvc.sessions.service import assign_staff, open_session, plan_session, r
 from itembank.items import build_content, content_hash, content_to_dict
 from tests.bank.conftest import THEORY_L4
 from tests.conftest import make_user
-from tests.delivery.conftest import EXAM_DAY, resident_id
+from tests.delivery.conftest import EXAM_DAY, resident_id, site_filed
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -170,7 +170,8 @@ def _build_exam(session, world, layout, mongolian):
         session, institution=world["A"], blueprint=version.blueprint, title="2026年12月中式烹调师四级理论",
         exam_date=EXAM_DAY.date(), window_start=EXAM_DAY - timedelta(minutes=30),
         window_end=EXAM_DAY + timedelta(minutes=30), rooms=[("第一考场", 30)], paper_ids=[p.id for p in papers],
-        languages=["zh", "mn"] if mongolian else ["zh"], layout=layout, actor=admin)
+        languages=["zh", "mn"] if mongolian else ["zh"], layout=layout, league_city=site_filed(session, world["A"]),
+        actor=admin)
     invigilators = [make_user(session, f"inv{i}", "invigilator", world["A"].id) for i in (1, 2)]
     for user in invigilators:
         assign_staff(session, exam_session, user, "invigilator", exam_session.rooms[0].id, admin)

@@ -12,6 +12,19 @@ from tests.conftest import make_user
 from tests.papers.conftest import papers_world  # noqa: F401  (fixture)
 
 EXAM_DAY = datetime(2026, 12, 5, 1, 0, tzinfo=timezone.utc)  # 09:00 Beijing time
+SITE = "呼和浩特市"  # where region-level institution A holds its test sessions
+
+
+def site_filed(session, institution, league_city: str = SITE) -> str:
+    """Where ``institution`` may hold a session: a league/city institution's own league/city, else
+    ``league_city`` once the region-level ``institution`` has an approved site filing there (seed Art. 12)."""
+    from examsvc.institutions.filing import file_site, may_work_in
+
+    if institution.tier == "league_city":
+        return institution.league_city
+    if not may_work_in(session, institution, league_city):
+        file_site(session, institution, league_city, "system")
+    return league_city
 
 
 def resident_id(serial: int) -> str:
@@ -35,7 +48,7 @@ def _exam(session, papers_world):
         session, institution=w["A"], blueprint=w["version"].blueprint, title="2026年12月中式烹调师四级理论",
         exam_date=EXAM_DAY.date(), window_start=EXAM_DAY - timedelta(minutes=30),
         window_end=EXAM_DAY + timedelta(minutes=30), rooms=[("第一考场", 30)], paper_ids=[p.id for p in papers],
-        actor=w["admin"])
+        league_city=site_filed(session, w["A"]), actor=w["admin"])
     invigilators = [make_user(session, f"inv{i}", "invigilator", w["A"].id) for i in (1, 2)]
     for user in invigilators:
         assign_staff(session, exam_session, user, "invigilator", exam_session.rooms[0].id, w["admin"])

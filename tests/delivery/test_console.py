@@ -384,11 +384,13 @@ def test_a_start_window_is_on_the_exam_date_in_beijing_time(session, exam):
     early = datetime(2026, 12, 5, 23, 30, tzinfo=timezone.utc) - timedelta(days=1)
     planned = plan_session(session, institution=exam["A"], blueprint=exam["version"].blueprint, title="早场",
                            exam_date=EXAM_DAY.date(), window_start=early, window_end=early + timedelta(minutes=45),
-                           rooms=[("一号", 10)], paper_ids=[exam["papers"][0].id], actor=exam["admin"])
+                           rooms=[("一号", 10)], paper_ids=[exam["papers"][0].id], league_city="呼和浩特市",
+                           actor=exam["admin"])
     assert isinstance(planned, ExamSession)
     late = datetime(2026, 12, 5, 15, 30, tzinfo=timezone.utc)  # 23:30 in Beijing
     with pytest.raises(ValidationFailed) as caught:
         plan_session(session, institution=exam["A"], blueprint=exam["version"].blueprint, title="跨夜",
                      exam_date=EXAM_DAY.date(), window_start=late, window_end=late + timedelta(hours=1),
-                     rooms=[("一号", 10)], paper_ids=[exam["papers"][0].id], actor=exam["admin"])
+                     rooms=[("一号", 10)], paper_ids=[exam["papers"][0].id], league_city="呼和浩特市",
+                     actor=exam["admin"])
     assert caught.value.field == "window_start"

@@ -12,7 +12,7 @@ from examsvc.sessions.service import (
     assign_staff, open_session, plan_session, readiness, register_candidate,
 )
 from tests.conftest import make_user
-from tests.delivery.conftest import EXAM_DAY, resident_id
+from tests.delivery.conftest import EXAM_DAY, SITE, resident_id, site_filed
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
@@ -26,14 +26,15 @@ def planned(session, papers_world):
     paper = lock_paper(session, run.papers[0], w["admin"])
     exam_session = plan_session(session, institution=w["A"], blueprint=w["version"].blueprint, title="场次",
                                 exam_date=EXAM_DAY.date(), window_start=EXAM_DAY, window_end=EXAM_DAY + timedelta(hours=1),
-                                rooms=[("一号", 20), ("二号", 20)], paper_ids=[paper.id], actor=w["admin"])
+                                rooms=[("一号", 20), ("二号", 20)], paper_ids=[paper.id],
+                                league_city=site_filed(session, w["A"]), actor=w["admin"])
     return {**w, "session": exam_session, "paper": paper}
 
 
 def _plan(session, w, **changes):
     args = dict(institution=w["A"], blueprint=w["version"].blueprint, title="场次", exam_date=EXAM_DAY.date(),
                 window_start=EXAM_DAY, window_end=EXAM_DAY + timedelta(hours=1), rooms=[("一号", 20)],
-                paper_ids=[w["paper"].id], actor=w["admin"])
+                paper_ids=[w["paper"].id], league_city=SITE, actor=w["admin"])
     args.update(changes)
     return plan_session(session, **args)
 

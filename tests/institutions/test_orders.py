@@ -12,6 +12,7 @@ from examsvc.institutions.orders import issue_stop_order, lift_stop_order
 from examsvc.institutions.service import can_certify, set_status
 from examsvc.papers.service import start_assembly
 from examsvc.sessions.service import plan_session
+from tests.delivery.conftest import site_filed
 from tests.papers.conftest import papers_world  # noqa: F401  (fixture)
 
 REF = "内人社监〔2026〕3号"
@@ -27,7 +28,7 @@ def _plan_now(session, papers_world):
                         title="2026年第二期", exam_date=date(2026, 3, 20),
                         window_start=datetime(2026, 3, 20, 0, 30, tzinfo=timezone.utc),
                         window_end=datetime(2026, 3, 20, 1, 30, tzinfo=timezone.utc), rooms=[("101", 30)],
-                        paper_ids=[], actor=papers_world["admin"])
+                        paper_ids=[], league_city=site_filed(session, papers_world["A"]), actor=papers_world["admin"])
 
 
 def _assemble(session, papers_world):

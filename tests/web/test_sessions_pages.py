@@ -22,7 +22,7 @@ from examsvc.papers.service import lock_paper, run_assembly, start_assembly
 from examsvc.sessions.models import Candidate, ExamSession, Incident, StaffAssignment
 from examsvc.sessions.service import assign_staff, open_session, plan_session, register_candidate
 from tests.conftest import csrf_token_from, login, make_user
-from tests.delivery.conftest import EXAM_DAY, resident_id
+from tests.delivery.conftest import EXAM_DAY, resident_id, site_filed
 from tests.papers.conftest import papers_world  # noqa: F401  (a fixture)
 
 EN = {"Accept-Language": "en"}
@@ -63,7 +63,7 @@ def site(app, session, papers_world):
             session, institution=w["A"], blueprint=w["version"].blueprint, title="十二月中式烹调师四级理论",
             exam_date=EXAM_DAY.date(), window_start=EXAM_DAY - timedelta(minutes=30),
             window_end=EXAM_DAY + timedelta(minutes=30), rooms=[("第一考场", 30)], paper_ids=[papers[0].id],
-            actor=w["admin"])
+            league_city=site_filed(session, w["A"]), actor=w["admin"])
         candidates = [register_candidate(session, exam_session, name=f"考生{i}", id_type="resident_id",
                                          id_number=resident_id(i), actor=w["admin"]) for i in (1, 2, 3)]
         session.commit()
@@ -109,7 +109,8 @@ def test_an_admin_plans_a_session_through_the_form(app, session, site):
     form = {"institution_id": site["A"].id, "blueprint_id": site["version"].blueprint.id, "title": "第二场",
             "exam_date": "2026-12-06", "window_start": "08:30", "window_end": "09:00", "duration_minutes": "",
             "room_name": ["一号考场", "二号考场", ""], "room_capacity": ["20", "10", ""],
-            "paper_ids": [str(site["papers"][1].id)], "languages": ["zh"], "auto_check_in": "1", "layout": "scrolling"}
+            "paper_ids": [str(site["papers"][1].id)], "languages": ["zh"], "auto_check_in": "1", "layout": "scrolling",
+            "league_city": "呼和浩特市"}
     before = count(session, ExamSession)
     for changes, label in [({"room_name": ["", ""], "room_capacity": ["", ""]}, "考场"),
                            ({"window_end": "08:00"}, "入场截止"), ({"paper_ids": []}, "试卷"),
