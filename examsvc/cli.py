@@ -48,6 +48,7 @@ def _register_area_commands() -> None:
     from examsvc.grading.cli import grading_group, results_group
     from examsvc.certificates.cli import certificates_group
     from examsvc.archives.cli import archive_group
+    from examsvc.supervision.cli import supervision_group
     from examsvc.notifications.cli import notifications_group
 
     cli.add_command(blueprints_group)
@@ -58,6 +59,7 @@ def _register_area_commands() -> None:
     cli.add_command(results_group)
     cli.add_command(certificates_group)
     cli.add_command(archive_group)
+    cli.add_command(supervision_group)
     cli.add_command(notifications_group)
 
 
@@ -117,7 +119,8 @@ def db_current() -> None:
 @click.option("--username", required=True)
 @click.option("--name", "display_name", required=True, help="Display name (姓名)")
 @click.option("--role", "roles", multiple=True, required=True,
-              help="role, or role@INSTITUTION_CODE for a role scoped to one institution; repeatable")
+              help="role, or role@INSTITUTION_CODE for a role scoped to one institution, or "
+                   "regulator@JURISDICTION (自治区 or a league/city; default 自治区); repeatable")
 @click.password_option(help="Password (asked for when omitted)")
 @with_appcontext
 def create_user_command(username: str, display_name: str, roles: tuple[str, ...], password: str) -> None:
@@ -126,22 +129,29 @@ def create_user_command(username: str, display_name: str, roles: tuple[str, ...]
 
     from examsvc.accounts.service import create_user
     from examsvc.db import unit_of_work
+    from examsvc.institutions.jurisdiction import JURISDICTIONS
     from examsvc.institutions.models import Institution
 
     try:
         with unit_of_work() as session:
             grants: list[tuple[str, int | None]] = []
+            jurisdiction = None
             for spec in roles:
                 role, _, code = spec.partition("@")
                 institution_id = None
-                if code:
+                if role == "regulator" and code:
+                    if code not in JURISDICTIONS:
+                        raise ServiceError(f"辖区 {code} 无效", f"--role {spec}: the jurisdiction is 自治区 or a "
+                                           "league/city", field="role")
+                    jurisdiction = code
+                elif code:
                     institution_id = session.scalar(select(Institution.id).where(Institution.code == code.upper()))
                     if institution_id is None:
                         raise ServiceError(f"机构 {code} 不存在", f"--role {spec}: no institution with code {code}",
                                            field="role")
                 grants.append((role, institution_id))
             create_user(session, username=username, password=password, display_name=display_name, roles=grants,
-                        actor="cli")
+                        jurisdiction=jurisdiction, actor="cli")
     except ServiceError as exc:
         fail(f"{exc.field}: {exc.message_en}" if exc.field else exc.message_en)
     click.echo(f"Created user {username} with roles {', '.join(roles)}")

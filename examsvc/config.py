@@ -74,6 +74,7 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "CREDIT_SERIOUS_POINTS": (15.0, "credit points lost per problem with a serious checklist item"),
     "CREDIT_GRADE_MINIMUMS": ([90, 75, 60], "lowest credit scores of grades A, B and C (below: D)"),
     "CREDIT_INSPECTIONS_PER_YEAR": ([1, 2, 4, 12], "routine inspections per year of an institution graded A, B, C, D"),
+    "CREDIT_DRAW_WEIGHTS": ([1, 2, 4, 8], "weights (whole numbers, non-decreasing) of grades A, B, C, D in an inspection draw weighted by credit: lower credit, likelier drawn"),
 }
 
 

@@ -6,13 +6,21 @@ run). The seed, the candidates and the result are stored in a :class:`Draw` row 
 :func:`rerun_draw` repeats it from the stored seed and candidates, and anyone can do the same::
 
     import random; random.Random("<seed>").sample([<candidates>], <k>)
+
+A draw weighted by credit grade (Art. 39: lower credit, closer supervision) stores each candidate's
+whole-number weight beside it and is :func:`weighted_sample`: ``k`` times, a ticket
+``random.Random(seed).randrange(total weight left)`` is counted off along the candidates still in
+the pool (ascending ids, each taking ``weight`` tickets) and the one it lands on leaves the pool.
+Only integers are involved, so the result is the same on every machine; anyone can re-run it with
+the ten lines of :func:`weighted_sample`. Draws recorded before weights existed (``weights`` NULL,
+algorithm ``python3-random-sample``) are re-run as they were made.
 """
 
 from __future__ import annotations
 
 import random
 import secrets
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,15 +34,39 @@ from examsvc.supervision.people_models import Draw
 from examsvc.supervision.registry import valid_supervisors
 
 ALGORITHM = "python3-random-sample"
+WEIGHTED_ALGORITHM = "python3-random-weighted-randrange"
 
 
 def _sample(seed: str, candidates: list[int], k: int) -> list[int]:
     return random.Random(seed).sample(candidates, k)
 
 
+def weighted_sample(seed: str, candidates: list[int], weights: list[int], k: int) -> list[int]:
+    """``k`` of ``candidates`` without replacement, each pick with probability ``weight / total left``.
+
+    Parameters: ``candidates`` and ``weights`` of equal length (weights whole numbers ≥ 1), ``k`` ≤ len.
+    Returns the picks in draw order. Sequential weighted sampling without replacement (the
+    successive-sampling scheme; e.g. Efraimidis & Spirakis, "Weighted random sampling with a
+    reservoir", Inf. Process. Lett. 97 (2006), whose distribution it has), done in integers.
+    """
+    rng = random.Random(seed)
+    pool = list(zip(candidates, weights))
+    picked: list[int] = []
+    for _ in range(k):
+        ticket = rng.randrange(sum(weight for _, weight in pool))
+        for index, (candidate, weight) in enumerate(pool):
+            if ticket < weight:
+                picked.append(candidate)
+                del pool[index]
+                break
+            ticket -= weight
+    return picked
+
+
 def draw(session: Session, *, kind: str, purpose: str, candidates: Iterable[int], k: int, seed: str | None = None,
-         session_id: int | None = None, actor: Any = None) -> Draw:
-    """Draw ``k`` of ``candidates`` with ``seed`` (a new random one when not given) and record it."""
+         session_id: int | None = None, weights: Mapping[int, int] | None = None, actor: Any = None) -> Draw:
+    """Draw ``k`` of ``candidates`` with ``seed`` (a new random one when not given) and record it;
+    with ``weights`` (candidate id -> whole number ≥ 1) a weighted draw, the weights recorded too."""
     pool = sorted(set(int(c) for c in candidates))
     if k < 1:
         raise ValidationFailed("抽取人数至少为1", "draw at least one", field="k")
@@ -44,12 +76,22 @@ def draw(session: Session, *, kind: str, purpose: str, candidates: Iterable[int]
     seed = (seed or "").strip() or secrets.token_hex(16)
     if len(seed) > 64:
         raise ValidationFailed("种子不超过64个字符", "a seed has at most 64 characters", field="seed")
-    row = Draw(kind=kind, purpose=purpose, session_id=session_id, seed=seed, algorithm=ALGORITHM, candidates=pool,
-               k=k, result=_sample(seed, pool, k), drawn_by=getattr(actor, "id", None), drawn_at=clock.now())
+    if weights is None:
+        listed, algorithm, result = None, ALGORITHM, _sample(seed, pool, k)
+    else:
+        listed = [weights.get(c) for c in pool]
+        if any(not isinstance(w, int) or isinstance(w, bool) or w < 1 for w in listed):
+            raise ValidationFailed("每个候选的权重须为不小于1的整数", "every candidate needs a whole-number weight ≥ 1",
+                                   field="weights")
+        algorithm, result = WEIGHTED_ALGORITHM, weighted_sample(seed, pool, listed, k)
+    row = Draw(kind=kind, purpose=purpose, session_id=session_id, seed=seed, algorithm=algorithm, candidates=pool,
+               weights=listed, k=k, result=result, drawn_by=getattr(actor, "id", None), drawn_at=clock.now())
     session.add(row)
     session.flush()
-    record(session, actor, "supervision.draw", row, {"kind": kind, "purpose": purpose, "seed": seed,
-                                                     "candidates": pool, "k": k, "result": row.result})
+    details = {"kind": kind, "purpose": purpose, "seed": seed, "candidates": pool, "k": k, "result": row.result}
+    if listed is not None:
+        details.update(algorithm=algorithm, weights=listed)
+    record(session, actor, "supervision.draw", row, details)
     return row
 
 
@@ -61,7 +103,12 @@ def draw_supervisors(session: Session, pool_user_ids: Iterable[int], k: int, see
 
 
 def rerun_draw(row: Draw) -> list[int]:
-    """The result the stored seed and candidates give again; equal to ``row.result`` unless tampered with."""
+    """The result the stored seed, candidates (and weights) give again; equal to ``row.result`` unless
+    tampered with. Old draws, recorded without weights, re-run with the plain sample they used."""
+    if row.algorithm == WEIGHTED_ALGORITHM:
+        if row.weights is None or len(row.weights) != len(row.candidates):
+            return []  # the record is damaged: it cannot reproduce anything
+        return weighted_sample(row.seed, list(row.candidates), list(row.weights), row.k)
     return _sample(row.seed, list(row.candidates), row.k)
 
 

@@ -1,7 +1,8 @@
 """"Double random, one public" inspections (双随机、一公开, Art. 38) and supervisors' findings.
 
-A plan draws institutions at random from the active ones (of a jurisdiction, or all) and a team at
-random from valid supervisor cards, each a recorded :class:`Draw`. A special inspection names its
+A plan draws institutions at random from the active ones (of a jurisdiction, or all; weighted by
+credit grade unless asked not to, Art. 39) and a team at random from valid supervisor cards, each a
+recorded :class:`Draw`. A special inspection names its
 matters and needs a team of at least :data:`SPECIAL_TEAM_MIN`. Supervisors (drawn to a session by
 :func:`examsvc.supervision.draws.dispatch_to_session`, or on a plan's team for one of its
 institutions) file findings per session from :data:`CHECKLIST`. Publishing a plan shows it and its
@@ -43,8 +44,9 @@ SPECIAL_TEAM_MIN = 3
 
 def create_plan(session: Session, *, title: str, kind: str, institution_count: int, team_size: int,
                 matters: str = "", jurisdiction: str = "", on: date | None = None, seed: str | None = None,
-                actor: Any) -> InspectionPlan:
-    """Draw institutions and a team with one seed (``seed + ":institutions"`` / ``":team"``)."""
+                weighted: bool = True, actor: Any) -> InspectionPlan:
+    """Draw institutions and a team with one seed (``seed + ":institutions"`` / ``":team"``); with
+    ``weighted`` the institutions by credit grade (lower credit, likelier drawn, Art. 39)."""
     require_permission(actor, Permission.REGULATE)
     title, matters, jurisdiction = (title or "").strip(), (matters or "").strip(), (jurisdiction or "").strip()
     if not title or len(title) > 200:
@@ -70,8 +72,15 @@ def create_plan(session: Session, *, title: str, kind: str, institution_count: i
     base = (seed or "").strip() or secrets.token_hex(16)
     if len(base) > 50:
         raise ValidationFailed("种子不超过50个字符", "a seed has at most 50 characters", field="seed")
-    institutions = draw(session, kind="institutions", purpose="inspection", candidates=session.scalars(query),
-                        k=institution_count, seed=base + ":institutions", actor=actor)
+    candidates = list(session.scalars(query))
+    weights = None
+    if weighted:
+        from flask import current_app
+
+        from examsvc.supervision.credit import draw_weights  # credit reads CHECKLIST from here
+        weights = draw_weights(session, current_app.config, candidates)
+    institutions = draw(session, kind="institutions", purpose="inspection", candidates=candidates,
+                        k=institution_count, seed=base + ":institutions", weights=weights, actor=actor)
     team = draw(session, kind="supervisors", purpose="inspection", candidates=valid_supervisors(session, day),
                 k=team_size, seed=base + ":team", actor=actor)
     plan = InspectionPlan(title=title, kind=kind, matters=matters[:5000], jurisdiction=jurisdiction,

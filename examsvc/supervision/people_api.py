@@ -57,6 +57,9 @@ class SupervisionDrawSchema(Schema):
     seed = fields.String()
     algorithm = fields.String()
     candidates = fields.List(fields.Integer())
+    weights = fields.List(fields.Integer(), allow_none=True,
+                          metadata={"description": "each candidate's weight, of a draw weighted by credit grade; "
+                                                   "null for a plain draw"})
     k = fields.Integer()
     result = fields.List(fields.Integer())
     drawn_at = fields.DateTime()
@@ -77,6 +80,8 @@ class InspectionPlanRequest(Schema):
     matters = fields.String(load_default="", validate=validate.Length(max=5000))
     jurisdiction = fields.String(load_default="", validate=validate.OneOf(("", *registry.JURISDICTIONS)))
     seed = fields.String(load_default=None, validate=validate.Length(max=50))
+    weighted = fields.Boolean(load_default=True, metadata={
+        "description": "draw institutions weighted by credit grade (CREDIT_DRAW_WEIGHTS; lower credit, likelier)"})
 
 
 class InspectionPlanSchema(Schema):
@@ -128,6 +133,9 @@ class CreditGradeSchema(Schema):
     inspections_per_year = fields.Integer()
     last_inspected = fields.Date(allow_none=True)
     next_due = fields.Date()
+    institution_name = fields.String()
+    draw_weight = fields.Integer()
+    overdue_days = fields.Integer()
 
 
 def _draw(row: Draw) -> dict[str, Any]:
@@ -258,3 +266,12 @@ class Credit(MethodView):
     def get(self) -> Any:
         """Institutions' credit grades from findings, lowest score first, with inspections per year (Art. 39)."""
         return credit.credit_table(get_session(), current_app.config)
+
+
+@bp.route("/credit/overdue")
+class Overdue(MethodView):
+    @bp.response(200, CreditGradeSchema(many=True))
+    @permission_required(Permission.REGULATE)
+    def get(self) -> Any:
+        """Institutions overdue for inspection given their grade's inspections per year, longest overdue first."""
+        return credit.overdue(get_session(), current_app.config)

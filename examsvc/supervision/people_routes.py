@@ -133,7 +133,8 @@ def create_plan() -> Any:
                                            institution_count=parse_int(form.get("institution_count"), "institution_count"),
                                            team_size=parse_int(form.get("team_size"), "team_size"),
                                            matters=form.get("matters", ""), jurisdiction=form.get("jurisdiction", ""),
-                                           seed=form.get("seed") or None, actor=_actor())
+                                           seed=form.get("seed") or None, weighted=form.get("weighted") == "1",
+                                           actor=_actor())
     except ServiceError as exc:
         return _plans_page(exc, exc.status, form)
     return redirect(url_for("people.show_plan", plan_id=plan.id))
@@ -172,8 +173,9 @@ def publish_plan(plan_id: int) -> Any:
 @bp.route("/supervision/credit")
 @permission_required(Permission.REGULATE)
 def credit_grades() -> Any:
-    return render_template("supervision/people/credit.html", rows=credit.credit_table(get_session(), current_app.config),
-                           config=current_app.config, **_names())
+    session = get_session()
+    return render_template("supervision/people/credit.html", rows=credit.credit_table(session, current_app.config),
+                           overdue=credit.overdue(session, current_app.config), config=current_app.config, **_names())
 
 
 # --- the supervisor's checklist ----------------------------------------------------------------

@@ -92,7 +92,7 @@ def test_examiners_outside_the_registry_cannot_be_assigned_once_it_is_on(session
 
 def test_special_inspection_needs_three_and_findings_grade_credit(app, session, crew):
     regulator, b = crew["regulator"], crew["B"]
-    with clock.frozen(NOW):
+    with clock.frozen(NOW), app.app_context():
         with pytest.raises(ValidationFailed) as small:
             inspections.create_plan(session, title="专项", kind="special", institution_count=1, team_size=2,
                                     matters="试卷保密", actor=regulator)
@@ -129,7 +129,7 @@ def test_special_inspection_needs_three_and_findings_grade_credit(app, session, 
 
 def test_pages_regulator_and_public_findings(app, session, client, crew):
     regulator = crew["regulator"]
-    with clock.frozen(NOW):
+    with clock.frozen(NOW), app.app_context():
         plan = inspections.create_plan(session, title="日常督导A", kind="routine", institution_count=1, team_size=2,
                                        jurisdiction="包头市", seed="p", actor=regulator)
         session.commit()
