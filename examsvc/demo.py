@@ -25,7 +25,7 @@ class DemoError(Exception):
     pass
 
 
-#: (username, display name, role, institution key or None)
+#: (username, display name, role, institution key, or a regulator's league/city, or None)
 DEMO_USERS = [
     ("writer", "王命题", Role.ITEM_WRITER, None),
     ("reviewer", "李审题", Role.ITEM_REVIEWER, None),
@@ -35,6 +35,7 @@ DEMO_USERS = [
     ("examiner", "孙考评", Role.EXAMINER, "A"),
     ("supervisor", "周督导", Role.QUALITY_SUPERVISOR, "A"),
     ("regulator", "吴监管", Role.REGULATOR, None),
+    ("regulator_bt", "郝监管", Role.REGULATOR, "包头市"),
     ("candidate", "郑参评", Role.CANDIDATE, None),
     ("sysadmin", "冯管理", Role.SYSADMIN, None),
     ("inst_admin_b", "陈机构", Role.INSTITUTION_ADMIN, "B"),
@@ -68,10 +69,12 @@ def load_demo(app: Flask) -> list[tuple[str, str, str]]:
         }
         accounts, users = [], {}
         for username, name, role, key in DEMO_USERS:
-            institution = institutions[key] if key else None
+            jurisdiction = key if role is Role.REGULATOR else None
+            institution = institutions[key] if key and not jurisdiction else None
             users[username] = create_user(session, username=username, password=DEMO_PASSWORD, display_name=name,
-                                          roles=[(role.value, institution.id if institution else None)], actor="demo")
-            accounts.append((username, role.value, institution.name if institution else ""))
+                                          roles=[(role.value, institution.id if institution else None)],
+                                          jurisdiction=jurisdiction, actor="demo")
+            accounts.append((username, role.value, institution.name if institution else jurisdiction or ""))
         _load_bank(session, users["writer"], users["reviewer"])
         app.extensions["examsvc.demo_notes"] = _load_session_demo(session, institutions["A"], users)
     return accounts

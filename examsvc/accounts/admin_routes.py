@@ -14,6 +14,7 @@ from examsvc.accounts.service import create_user
 from examsvc.auth import Permission, Role, permission_required
 from examsvc.db import get_session, unit_of_work
 from examsvc.errors import ServiceError
+from examsvc.institutions.jurisdiction import JURISDICTIONS
 from examsvc.institutions.models import Institution
 
 bp = Blueprint("accounts_admin", __name__, url_prefix="/admin/users")
@@ -28,7 +29,7 @@ def _page(error: ServiceError | None = None, form: dict[str, str] | None = None,
     users = session.scalars(select(User).order_by(User.username)).all()
     institutions = session.scalars(select(Institution).order_by(Institution.code)).all()
     return render_template("accounts/users.html", users=users, institutions=institutions, roles=list(Role),
-                           error=error, form=form or {}), status
+                           jurisdictions=JURISDICTIONS, error=error, form=form or {}), status
 
 
 @bp.route("/")
@@ -49,7 +50,9 @@ def add_user() -> Any:
             actor = session.get(User, current_user.id)
             create_user(session, username=form.get("username", ""), password=form.get("password", ""),
                         display_name=form.get("display_name", ""),
-                        roles=[(form.get("role", ""), int(institution) if institution else None)], actor=actor)
+                        roles=[(form.get("role", ""), int(institution) if institution else None)],
+                        jurisdiction=form.get("jurisdiction") if form.get("role") == "regulator" else None,
+                        actor=actor)
     except ServiceError as exc:
         return _page(exc, dict(form), exc.status)
     flash(_("User %(name)s created.", name=form.get("username", "")))

@@ -48,7 +48,10 @@ class User(Base):
 
 
 class RoleGrant(Base):
-    """One role of a user, in one institution or (``institution_id`` null) everywhere."""
+    """One role of a user, in one institution or (``institution_id`` null) everywhere.
+
+    A regulator's grant names its jurisdiction: 自治区 (the region) or a league/city (seed Art. 7-8).
+    """
 
     __tablename__ = "role_grants"
     __table_args__ = (UniqueConstraint("user_id", "role", "institution_id"),)
@@ -57,6 +60,7 @@ class RoleGrant(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(32))
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
+    jurisdiction: Mapped[str | None] = mapped_column(String(32))
 
     user: Mapped[User] = relationship(back_populates="grants")
 

@@ -17,6 +17,7 @@ from examsvc.accounts.models import ApiToken, RoleGrant, User
 from examsvc.audit.service import record
 from examsvc.auth import INSTITUTION_ROLES, Role
 from examsvc.errors import Conflict, ValidationFailed
+from examsvc.institutions.jurisdiction import REGION, parse_jurisdiction
 from examsvc.institutions.models import Institution
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
@@ -24,11 +25,13 @@ MIN_PASSWORD_LENGTH = 8
 
 
 def create_user(session: Session, *, username: str, password: str, display_name: str,
-                roles: list[tuple[str, int | None]], actor: object = "system") -> User:
+                roles: list[tuple[str, int | None]], jurisdiction: str | None = None,
+                actor: object = "system") -> User:
     """Create a user with role grants ``[(role, institution_id or None), ...]``.
 
-    Refuses a malformed or taken username, a short password, an unknown role, and an
-    institution role without its institution.
+    ``jurisdiction`` is a regulator's: 自治区 (the default) or a league/city. Refuses a malformed or
+    taken username, a short password, an unknown role, an institution role without its
+    institution, and a jurisdiction for a user who is no regulator.
     """
     username = username.strip()
     if not USERNAME_RE.match(username):
@@ -49,10 +52,16 @@ def create_user(session: Session, *, username: str, password: str, display_name:
                 password_hash=generate_password_hash(password), created_at=clock.now())
     for role, institution_id in roles:
         user.grants.append(_grant(session, role, institution_id))
+    regulators = [g for g in user.grants if g.role == Role.REGULATOR.value]
+    if jurisdiction and not regulators:
+        raise ValidationFailed("只有评价监管部门用户有辖区", "only a regulator has a jurisdiction", field="jurisdiction")
+    for grant in regulators:
+        grant.jurisdiction = parse_jurisdiction(jurisdiction or REGION)
     session.add(user)
     session.flush()
     record(session, actor, "user.create", user, {"username": username, "roles": sorted(
-        f"{g.role}@{g.institution_id}" if g.institution_id else g.role for g in user.grants)})
+        f"{g.role}@{g.institution_id or g.jurisdiction}" if g.institution_id or g.jurisdiction else g.role
+        for g in user.grants)})
     return user
 
 

@@ -17,6 +17,7 @@ from examsvc.auth import Permission, permission_required, permitted_institutions
 from examsvc.certificates import batches
 from examsvc.db import get_session, unit_of_work
 from examsvc.errors import NotFound, ValidationFailed
+from examsvc.institutions.jurisdiction import visible_jurisdictions
 from examsvc.institutions.models import Institution
 
 bp = Blueprint("api_archives", __name__, url_prefix="/archives",
@@ -123,7 +124,8 @@ class RegulatorBatches(MethodView):
     @permission_required(Permission.REGULATE)
     def get(self) -> list[dict[str, Any]]:
         """Every institution's batches (``?status=``)."""
-        return [batches.batch_dict(b) for b in batches.list_batches(get_session(), None, request.args.get("status"))]
+        return [batches.batch_dict(b) for b in batches.list_batches(get_session(), None, request.args.get("status"),
+                                                                    visible_jurisdictions(current_user))]
 
 
 def _decide(batch_id: int, step: Any) -> dict[str, Any]:

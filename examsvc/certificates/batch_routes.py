@@ -15,6 +15,7 @@ from examsvc.auth import Permission, permission_required, permitted_institutions
 from examsvc.certificates import batches
 from examsvc.db import get_session, unit_of_work
 from examsvc.errors import ServiceError
+from examsvc.institutions.jurisdiction import require_covers, visible_jurisdictions
 from examsvc.institutions.models import Institution
 
 bp = Blueprint("certificate_batches", __name__, url_prefix="/certificate-batches")
@@ -84,14 +85,16 @@ def show_batch(batch_id: int) -> Any:
 def regulator_list() -> Any:
     status = request.args.get("status") if request.args.get("status") in batches.STATUS_NAMES else None
     return render_template("archives/batches.html", audience="regulator", status=status,
-                           batches=batches.list_batches(get_session(), None, status), institutions=[])
+                           batches=batches.list_batches(get_session(), None, status,
+                                                        visible_jurisdictions(current_user)), institutions=[])
 
 
 @bp.route("/regulator/<int:batch_id>")
 @permission_required(Permission.REGULATE)
 def regulator_show(batch_id: int) -> Any:
-    return render_template("archives/batch.html", batch=batches.get_batch(get_session(), batch_id),
-                           audience="regulator")
+    batch = batches.get_batch(get_session(), batch_id)
+    require_covers(current_user, batches.receiver(batch), "该批次", "this batch")
+    return render_template("archives/batch.html", batch=batch, audience="regulator")
 
 
 @bp.route("/regulator/<int:batch_id>/review", methods=["POST"])

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from examsvc import clock
@@ -25,6 +25,7 @@ from examsvc.certificates.export import _NUMBER, _Checker, _by_ids
 from examsvc.certificates.models import Certificate, CertificateRevocation
 from examsvc.certificates.service import Problem
 from examsvc.errors import Conflict, NotFound, ValidationFailed
+from examsvc.institutions.jurisdiction import REGION, require_covers, require_region
 from examsvc.institutions.models import Institution
 from examsvc.notifications import hooks as notifications
 
@@ -104,6 +105,7 @@ def review_batch(session: Session, batch: CertificateBatch, actor: Any) -> Certi
     """The league/city regulator's check: a batch with problems goes back to the institution with the
     list (returned); a clean one goes on to the region (forwarded)."""
     require_permission(actor, Permission.REGULATE)
+    require_covers(actor, receiver(batch), "该批次证书数据的审核", "checking this batch")
     if batch.status != "submitted":
         raise Conflict(f"批次 {batch.id} 状态为{STATUS_NAMES[batch.status][0]}，不能审核",
                        f"batch {batch.id} is {batch.status}, not submitted", field="status")
@@ -121,6 +123,7 @@ def review_batch(session: Session, batch: CertificateBatch, actor: Any) -> Certi
 def accept_batch(session: Session, batch: CertificateBatch, actor: Any) -> CertificateBatch:
     """The region takes a forwarded batch in."""
     require_permission(actor, Permission.REGULATE)
+    require_region(actor, "接收上报的证书数据", "accepting forwarded certificate data")
     if batch.status != "forwarded":
         raise Conflict(f"批次 {batch.id} 未上报自治区，不能接收", f"batch {batch.id} is {batch.status}, not forwarded",
                        field="status")
@@ -138,9 +141,17 @@ def get_batch(session: Session, batch_id: int) -> CertificateBatch:
     return batch
 
 
-def list_batches(session: Session, institution_ids: set[int] | None, status: str | None = None
-                 ) -> list[CertificateBatch]:
+def receiver(batch: CertificateBatch) -> str:
+    """The jurisdiction that checks the batch: the institution's league/city, or the region itself."""
+    return batch.league_city or REGION
+
+
+def list_batches(session: Session, institution_ids: set[int] | None, status: str | None = None,
+                 jurisdictions: set[str] | None = None) -> list[CertificateBatch]:
+    """Batches of ``institution_ids`` (``None``: all) received in ``jurisdictions`` (``None``: all)."""
     query = select(CertificateBatch).order_by(CertificateBatch.id.desc()).limit(500)
+    if jurisdictions is not None:
+        query = query.where(func.coalesce(CertificateBatch.league_city, REGION).in_(jurisdictions or {""}))
     if institution_ids is not None:
         query = query.where(CertificateBatch.institution_id.in_(institution_ids or {-1}))
     if status:

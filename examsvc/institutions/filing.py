@@ -29,6 +29,7 @@ from examsvc.institutions.filing_models import (
     ApplicationStatus, ChangeRequest, CodeCounter, FilingApplication, FilingAttachment, FilingBatch,
     FilingEvaluation, FilingObjection, SiteFiling,
 )
+from examsvc.institutions.jurisdiction import REGION, jurisdiction_of, require_covers, require_region
 from examsvc.institutions.models import Institution, InstitutionStatus, Tier
 from examsvc.institutions.regions import LEAGUES_AND_CITIES
 from examsvc.institutions.service import _scope_entry, filing_valid_until, register_institution, set_status
@@ -77,6 +78,13 @@ def _user_id(actor: Any) -> int | None:
 
 
 # --- attachments ---------------------------------------------------------------------------
+
+def _require_receiver(actor: Any, application: FilingApplication) -> None:
+    """The regulator that receives the application (Art. 7-8): the region for region-level applicants,
+    the league/city for its own."""
+    where = application.league_city if application.tier == Tier.LEAGUE_CITY.value and application.league_city else REGION
+    require_covers(actor, where, "该备案申请", "this filing application")
+
 
 def store_attachment(session: Session, data: bytes, filename: str, media_type: str, actor: Any) -> str:
     """Keep a document once by its SHA-256; return the hash an application refers to."""
@@ -176,6 +184,7 @@ def _require_status(application: FilingApplication, *allowed: ApplicationStatus)
 def record_evaluation(session: Session, application: FilingApplication, *, method: str, score: float, notes: str,
                       actor: Any) -> FilingEvaluation:
     """Record one expert evaluation step (seed Art. 11) with its score (0-100) and notes."""
+    _require_receiver(actor, application)
     _require_status(application, ApplicationStatus.SUBMITTED, ApplicationStatus.EVALUATED)
     if method not in EVALUATION_METHODS:
         raise _bad("method", f"未知评估方式 {method}", f"method must be one of {', '.join(EVALUATION_METHODS)}")
@@ -197,6 +206,7 @@ def missing_methods(application: FilingApplication) -> list[str]:
 
 def start_notice(session: Session, application: FilingApplication, *, start: date, end: date, actor: Any) -> None:
     """Put an evaluated new application under public notice (公示) from ``start`` to ``end``."""
+    _require_receiver(actor, application)
     _require_status(application, ApplicationStatus.EVALUATED)
     if application.purpose != "new":
         raise Conflict("续期申请不经公示", "a renewal is not put under notice", field="purpose")
@@ -230,6 +240,7 @@ def record_objection(session: Session, application: FilingApplication, *, raised
 def resolve_objection(session: Session, objection: FilingObjection, *, resolution: str, upheld: bool,
                       actor: Any) -> None:
     """Resolve an objection; an upheld one keeps the application from publication."""
+    _require_receiver(actor, get_application(session, objection.application_id))
     if objection.resolved_at is not None:
         raise Conflict("异议已处理", "the objection is already resolved", field="objection")
     if not resolution.strip():
@@ -241,6 +252,7 @@ def resolve_objection(session: Session, objection: FilingObjection, *, resolutio
 
 
 def reject_application(session: Session, application: FilingApplication, *, reason: str, actor: Any) -> None:
+    _require_receiver(actor, application)
     _require_status(application, ApplicationStatus.SUBMITTED, ApplicationStatus.EVALUATED, ApplicationStatus.NOTICE)
     if not reason.strip():
         raise _bad("reason", "须说明不予备案的理由", "a reason is required")
@@ -254,6 +266,7 @@ def reject_application(session: Session, application: FilingApplication, *, reas
 
 def create_batch(session: Session, *, title: str, publication_date: date, actor: Any) -> FilingBatch:
     """A publication batch; outside April and October it is marked off-cycle (seed Art. 11)."""
+    require_region(actor, "评价机构目录的发布", "publishing the directory of institutions")
     if not title.strip():
         raise _bad("title", "批次名称不能为空", "a title is required")
     batch = FilingBatch(title=title.strip()[:200], publication_date=publication_date,
@@ -309,6 +322,7 @@ def institution_code(kind: str, serial: int) -> str:
 def publish_batch(session: Session, batch: FilingBatch, application_ids: Iterable[int],
                   actor: Any) -> list[Institution]:
     """Publish applications in ``batch``: all or nothing, codes assigned in the order given."""
+    require_region(actor, "评价机构目录的发布", "publishing the directory of institutions")
     if batch.published_at is not None:
         raise Conflict("该批次已公布", "the batch is already published", field="batch")
     applications = [get_application(session, i) for i in dict.fromkeys(application_ids)]
@@ -400,6 +414,7 @@ def apply_for_renewal(session: Session, institution: Institution, *, conditions:
 def grant_renewal(session: Session, application: FilingApplication, *, drop_occupations: Iterable[str] = (),
                   actor: Any) -> Institution:
     """Extend the filing by three years after the renewal evaluation, dropping occupations never certified."""
+    _require_receiver(actor, application)
     _require_status(application, ApplicationStatus.EVALUATED)
     if application.purpose != "renewal" or application.institution_id is None:
         raise Conflict("不是续期申请", "not a renewal application", field="purpose")
@@ -474,6 +489,8 @@ def request_change(session: Session, institution: Institution, *, kind: str, cha
 
 def decide_change(session: Session, change: ChangeRequest, *, approve: bool, note: str, actor: Any) -> ChangeRequest:
     """Approve (and apply) or reject a change request; a termination sets the status terminated."""
+    require_covers(actor, jurisdiction_of(session.get(Institution, change.institution_id)), "该机构的变更",
+                   "this institution's change")
     if change.status != "pending":
         raise Conflict("该申请已处理", "the request is already decided", field="status")
     institution = session.get(Institution, change.institution_id)
@@ -522,6 +539,7 @@ def file_site(session: Session, institution: Institution, league_city: str, acto
                    "a league/city institution works in its own league/city: no site filing")
     if league_city not in LEAGUES_AND_CITIES:
         raise _bad("league_city", "未知盟市", "unknown league or city")
+    require_covers(actor, league_city, f"{league_city}的站点备案", f"a site filing in {league_city}")
     existing = session.scalar(select(SiteFiling).where(SiteFiling.institution_id == institution.id,
                                                        SiteFiling.league_city == league_city))
     if existing is not None and existing.revoked_at is None:
@@ -535,6 +553,31 @@ def file_site(session: Session, institution: Institution, league_city: str, acto
         session.add(site)
     session.flush()
     record(session, actor, "institution.site_filing", institution, {"league_city": league_city})
+    return site
+
+
+def site_filings(session: Session, institution: Institution) -> list[SiteFiling]:
+    return list(session.scalars(select(SiteFiling).where(SiteFiling.institution_id == institution.id)
+                                .order_by(SiteFiling.league_city)))
+
+
+def revoke_site(session: Session, institution: Institution, league_city: str, *, reason: str, actor: Any) -> SiteFiling:
+    """The league/city withdraws a site filing: sessions there can no longer open (Art. 12)."""
+    site = session.scalar(select(SiteFiling).where(SiteFiling.institution_id == institution.id,
+                                                   SiteFiling.league_city == league_city,
+                                                   SiteFiling.revoked_at.is_(None)))
+    if site is None:
+        raise NotFound(f"{institution.name}在{league_city}没有有效的站点备案",
+                       f"{institution.code} has no site filing in force in {league_city}", field="league_city")
+    require_covers(actor, league_city, f"{league_city}的站点备案", f"a site filing in {league_city}")
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise _bad("reason", "须说明撤销理由（不超过500字）", "a reason of at most 500 characters is required")
+    site.revoked_at = clock.now()
+    session.flush()
+    record(session, actor, "institution.site_filing_revoked", institution, {"league_city": league_city,
+                                                                           "reason": reason})
+    notifications.site_revoked(session, institution, league_city, reason, actor)
     return site
 
 

@@ -17,6 +17,7 @@ from examsvc.institutions import filing, orders
 from examsvc.institutions.bank_audit import audit_institution
 from examsvc.institutions.filing_models import ChangeRequest, FilingApplication, FilingBatch, FilingObjection
 from examsvc.institutions.models import Institution
+from examsvc.institutions.regions import LEAGUES_AND_CITIES
 
 bp = Blueprint("api_filing", __name__, url_prefix="/filing", description="Institution filing and supervision")
 
@@ -167,6 +168,19 @@ class FilingStopOrderSchema(Schema):
 
 class FilingLiftSchema(Schema):
     note = fields.String(load_default="")
+
+
+class FilingSiteSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    institution_id = fields.Integer(dump_only=True)
+    league_city = fields.String(required=True, validate=validate.OneOf(LEAGUES_AND_CITIES))
+    approved_at = fields.DateTime(dump_only=True)
+    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+class FilingSiteRevocationSchema(Schema):
+    league_city = fields.String(required=True, validate=validate.OneOf(LEAGUES_AND_CITIES))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
 class FilingShortfallSchema(Schema):
@@ -417,6 +431,36 @@ class LiftOrder(MethodView):
             order = orders.lift_stop_order(session, orders.get_order(session, order_id), note=body["note"],
                                            actor=_actor())
         return order
+
+
+@bp.route("/institutions/<int:institution_id>/sites")
+class Sites(MethodView):
+    @bp.response(200, FilingSiteSchema(many=True))
+    @permission_required(Permission.REGULATE)
+    def get(self, institution_id: int) -> Any:
+        """The institution's site filings in leagues and cities (seed Art. 12), revoked ones included."""
+        session = get_session()
+        return filing.site_filings(session, _institution(session, institution_id))
+
+    @bp.arguments(FilingSiteSchema)
+    @bp.response(201, FilingSiteSchema)
+    @permission_required(Permission.REGULATE)
+    def post(self, body: dict[str, Any], institution_id: int) -> Any:
+        """File a region-level institution's site in a league/city (that league/city's regulator, or the region)."""
+        with unit_of_work() as session:
+            return filing.file_site(session, _institution(session, institution_id), body["league_city"], _actor())
+
+
+@bp.route("/institutions/<int:institution_id>/sites/revoke")
+class RevokeSite(MethodView):
+    @bp.arguments(FilingSiteRevocationSchema)
+    @bp.response(200, FilingSiteSchema)
+    @permission_required(Permission.REGULATE)
+    def post(self, body: dict[str, Any], institution_id: int) -> Any:
+        """Withdraw a site filing: the institution's sessions there can no longer open."""
+        with unit_of_work() as session:
+            return filing.revoke_site(session, _institution(session, institution_id), body["league_city"],
+                                      reason=body["reason"], actor=_actor())
 
 
 @bp.route("/institutions/<int:institution_id>/bank-audit")

@@ -17,8 +17,9 @@ from examsvc.db import get_session, unit_of_work
 from examsvc.errors import Forbidden, NotFound, ServiceError, ValidationFailed
 from examsvc.institutions import filing, orders
 from examsvc.institutions.bank_audit import EXPOSURE_PAPERS, STALENESS_SESSIONS, audit_institution
-from examsvc.institutions.filing_models import ChangeRequest, FilingApplication, FilingAttachment, FilingBatch, \
-    FilingObjection, SiteFiling
+from examsvc.institutions.filing_models import (
+    ChangeRequest, FilingApplication, FilingAttachment, FilingBatch, FilingObjection,
+)
 from examsvc.institutions.models import Institution
 from examsvc.institutions.regions import LEAGUES_AND_CITIES
 
@@ -264,7 +265,7 @@ def institution_page(institution_id: int, error: ServiceError | None = None) -> 
         window=(start, end), today=clock.now().date(), never_certified=filing.never_certified(session, institution),
         changes=session.scalars(select(ChangeRequest).where(ChangeRequest.institution_id == institution_id)
                                 .order_by(ChangeRequest.id.desc())).all(),
-        sites=session.scalars(select(SiteFiling).where(SiteFiling.institution_id == institution_id)).all(),
+        sites=filing.site_filings(session, institution),
         applications=session.scalars(select(FilingApplication).where(
             FilingApplication.institution_id == institution_id).order_by(FilingApplication.id.desc())).all(),
         stop_orders=orders.list_orders(session, institution_id), leagues=LEAGUES_AND_CITIES,
@@ -327,6 +328,14 @@ def decide_change(institution_id: int, change_id: int) -> Any:
 def file_site(institution_id: int) -> Any:
     return _institution_action(institution_id, lambda s, i: filing.file_site(
         s, i, request.form.get("league_city", ""), _actor()), _("Site filing recorded."))
+
+
+@bp.route("/institutions/<int:institution_id>/sites/revoke", methods=["POST"])
+@permission_required(Permission.REGULATE)
+def revoke_site(institution_id: int) -> Any:
+    return _institution_action(institution_id, lambda s, i: filing.revoke_site(
+        s, i, request.form.get("league_city", ""), reason=request.form.get("reason", ""), actor=_actor()),
+        _("Site filing revoked."))
 
 
 @bp.route("/institutions/<int:institution_id>/orders", methods=["POST"])

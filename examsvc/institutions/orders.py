@@ -10,6 +10,7 @@ from examsvc import clock
 from examsvc.audit.service import record
 from examsvc.errors import Conflict, NotFound, ValidationFailed
 from examsvc.institutions.filing_models import StopOrder
+from examsvc.institutions.jurisdiction import jurisdiction_of, require_covers
 from examsvc.institutions.models import Institution, InstitutionStatus
 from examsvc.institutions.service import set_status
 from examsvc.notifications import hooks as notifications
@@ -36,6 +37,7 @@ def _reason(orders: list[StopOrder]) -> str:
 def issue_stop_order(session: Session, institution: Institution, *, reference: str, reason: str, actor: object,
                      blueprint_id: int | None = None) -> StopOrder:
     """Order ``institution`` to stop certifying until the order is lifted; suspends it."""
+    require_covers(actor, jurisdiction_of(institution), "对该机构责令停止认定", "ordering this institution to stop")
     reference, reason = reference.strip(), reason.strip()
     if not reference or len(reference) > 100:
         raise ValidationFailed("须填写文号（不超过100字）", "the order's reference is required (≤ 100 characters)",
@@ -59,12 +61,13 @@ def issue_stop_order(session: Session, institution: Institution, *, reference: s
 
 def lift_stop_order(session: Session, order: StopOrder, *, note: str, actor: object) -> StopOrder:
     """Lift an order; the institution is active again once no other order remains."""
+    institution = session.get(Institution, order.institution_id)
+    assert institution is not None
+    require_covers(actor, jurisdiction_of(institution), "解除该机构的责令", "lifting this institution's order")
     if order.lifted_at is not None:
         raise Conflict("该责令已解除", "the order is already lifted", field="order")
     order.lifted_at, order.lifted_by, order.lift_note = clock.now(), getattr(actor, "id", None), note.strip()[:500] or None
     session.flush()
-    institution = session.get(Institution, order.institution_id)
-    assert institution is not None
     if institution.status != InstitutionStatus.TERMINATED.value:
         remaining = active_orders(session, institution.id)
         if remaining:

@@ -38,6 +38,17 @@ def stop_order_issued(session: Session, institution: Any, order: Any, actor: Any
         _institution_link(institution.id), ("stop_order", order.id), actor=actor)
 
 
+def site_revoked(session: Session, institution: Any, league_city: str, reason: str, actor: Any) -> None:
+    notify_institution(
+        session, institution.id, "site_filing.revoked",
+        f"{league_city}站点备案已撤销", f"Site filing in {league_city} revoked",
+        f"{league_city}评价监管部门撤销了{_label(institution)}在该盟市的站点备案（第十二条）。\n理由：{reason}\n"
+        "该盟市已安排的认定场次不能开考。",
+        f"The regulator of {league_city} revoked the site filing of {_label(institution)} there (Art. 12).\n"
+        f"Reason: {reason}\nSessions planned there cannot open.",
+        _institution_link(institution.id), ("institution", institution.id), actor=actor)
+
+
 def stop_order_lifted(session: Session, institution: Any, order: Any, actor: Any) -> None:
     still = institution.status == "suspended"
     note_zh = f"\n说明：{order.lift_note}" if order.lift_note else ""
@@ -192,6 +203,21 @@ def case_review(session: Session, case: Any, event: Any, actor: Any) -> None:
                 "对复核决定不服的，可向上一级评价监管部门申诉。",
                 f"Review: {outcome_en} ({event.on_date})\n{d['text']}{amended_en}\n"
                 "An appeal against the review decision goes to the next-level regulator."), actor)
+
+
+def case_appeal_decision(session: Session, case: Any, event: Any, actor: Any) -> None:
+    """Art. 48: the region's decision on the appeal against a league/city's review."""
+    d = event.details
+    outcome_zh, outcome_en = _OUTCOMES[d["outcome"]]
+    amended_zh = amended_en = ""
+    if d["outcome"] == "amended":
+        sanctions_zh, sanctions_en = _sanctions(d.get("sanctions", []))
+        amended_zh, amended_en = f"\n变更后的处理措施：{sanctions_zh}", f"\nAmended sanctions: {sanctions_en}"
+    _send_case(session, case, "case.appeal_decision",
+               (f"申诉处理决定：{case.reference}", f"Appeal decision: {case.reference}"),
+               (f"自治区评价监管部门对申诉作出处理：{outcome_zh}（{event.on_date}）\n{d['text']}{amended_zh}",
+                f"The region's regulator decided the appeal: {outcome_en} ({event.on_date})\n{d['text']}{amended_en}"),
+               actor)
 
 
 # --- filing (Art. 13-18) ---------------------------------------------------------------------

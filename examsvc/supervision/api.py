@@ -12,13 +12,15 @@ from marshmallow import Schema, fields, validate
 from examsvc.auth import Permission, permission_required
 from examsvc.db import get_session, unit_of_work
 from examsvc.errors import NotFound
+from examsvc.institutions.jurisdiction import visible_jurisdictions
 from examsvc.supervision import service
 from examsvc.supervision.models import SOURCES, STATUSES, SUBJECT_KINDS
 
 bp = Blueprint("api_cases", __name__, url_prefix="/cases", description="Violation cases (seed Art. 43-49)")
 calendar_bp = Blueprint("api_calendar", __name__, url_prefix="/calendar", description="Chinese working days")
 
-STEPS = ("accept", "dismiss", "propose", "notice", "statement", "decide", "objection", "review", "appeal", "sanction")
+STEPS = ("accept", "dismiss", "propose", "notice", "statement", "decide", "objection", "review", "appeal",
+         "appeal_decision", "sanction")
 
 
 class EventSchema(Schema):
@@ -172,6 +174,9 @@ def _run(session: Any, case: Any, action: str, body: dict[str, Any]) -> Any:
     if action == "appeal":
         return service.appeal(session, case, filed_on=_required(body, "filed_on"), authority=body["authority"],
                               text=body["text"], actor=actor)
+    if action == "appeal_decision":
+        return service.decide_appeal(session, case, outcome=_required(body, "outcome"), text=body["text"],
+                                     decided_on=_required(body, "decided_on"), sanctions=body["sanctions"], actor=actor)
     return service.execute_sanction(session, case, _required(body, "kind"), actor=actor, note=body["note"],
                                     due_on=body["due_on"], amount=body["amount"])
 
@@ -183,7 +188,7 @@ class Cases(MethodView):
     @permission_required(Permission.REGULATE)
     def get(self, query: dict[str, Any]) -> Any:
         """Cases, newest first, optionally of one status."""
-        return service.list_cases(get_session(), query["status"])
+        return service.list_cases(get_session(), query["status"], jurisdictions=visible_jurisdictions(current_user))
 
     @bp.arguments(OpenCaseRequest)
     @bp.response(201, CaseDetailSchema)
@@ -201,7 +206,7 @@ class CaseById(MethodView):
     @permission_required(Permission.REGULATE)
     def get(self, case_id: int) -> Any:
         """One case with its timeline, sanctions and the steps allowed next."""
-        return _detail(service.get_case(get_session(), case_id))
+        return _detail(service.visible_case(get_session(), case_id, current_user))
 
 
 @bp.route("/<int:case_id>/steps/<action>")
@@ -210,7 +215,8 @@ class CaseStep(MethodView):
     @bp.response(200, CaseDetailSchema)
     @permission_required(Permission.REGULATE)
     def post(self, body: dict[str, Any], case_id: int, action: str) -> Any:
-        """Take one step (accept, dismiss, propose, notice, statement, decide, objection, review, appeal, sanction).
+        """Take one step (accept, dismiss, propose, notice, statement, decide, objection, review, appeal,
+        appeal_decision, sanction).
 
         A late objection is kept on the case file and answered 409 naming the deadline.
         """

@@ -22,12 +22,13 @@ from examsvc import clock
 from examsvc.audit.service import record
 from examsvc.auth import Permission, require_permission
 from examsvc.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from examsvc.institutions.jurisdiction import JURISDICTIONS, REGION, require_covers
 from examsvc.institutions.models import Institution, InstitutionStatus
 from examsvc.notifications import hooks as notifications
 from examsvc.sessions.models import ExamSession
 from examsvc.supervision.draws import draw
 from examsvc.supervision.people_models import Draw, Finding, InspectionPlan
-from examsvc.supervision.registry import JURISDICTIONS, REGION, valid_supervisors
+from examsvc.supervision.registry import valid_supervisors
 
 #: The supervisors' checklist: key -> (Chinese, English).
 CHECKLIST: dict[str, tuple[str, str]] = {
@@ -55,6 +56,9 @@ def create_plan(session: Session, *, title: str, kind: str, institution_count: i
         raise ValidationFailed("督导类型应为日常或专项", "kind is routine or special", field="kind")
     if jurisdiction and jurisdiction not in JURISDICTIONS:
         raise ValidationFailed("辖区应为自治区或一个盟市", "the jurisdiction is 自治区 or a league/city", field="jurisdiction")
+    # Drawing across every jurisdiction ("") is the region's; a league/city draws in its own.
+    require_covers(actor, jurisdiction or REGION, f"{jurisdiction or '全区'}的督导抽查",
+                   f"an inspection draw in {jurisdiction or 'the whole region'}")
     if kind == "special":
         if team_size < SPECIAL_TEAM_MIN:
             raise ValidationFailed(f"专项督导小组应由{SPECIAL_TEAM_MIN}名以上质量督导员组成（第三十八条）",

@@ -20,7 +20,8 @@ from examsvc.errors import Conflict
 
 SUBJECT_KINDS = ("candidate", "staff", "institution")
 SOURCES = ("finding", "public_report", "regulator")
-STATUSES = ("reported", "open", "proposed", "notified", "decided", "objected", "reviewed", "appealed", "dismissed")
+STATUSES = ("reported", "open", "proposed", "notified", "decided", "objected", "reviewed", "appealed",
+            "appeal_decided", "dismissed")
 
 
 class CalendarOverride(Base):

@@ -16,8 +16,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from examsvc.db import Base, UTCDateTime
 
-#: The jurisdiction of region-level institutions and cards (自治区), beside the leagues and cities.
-REGION = "自治区"
 
 
 class SupervisorCard(Base):

@@ -23,22 +23,12 @@ from examsvc.audit.service import record
 from examsvc.auth import Permission, has_permission, require_permission
 from examsvc.errors import Conflict, Forbidden, ValidationFailed
 from examsvc.institutions.models import Institution
-from examsvc.institutions.regions import LEAGUES_AND_CITIES
-from examsvc.supervision.people_models import REGION, JurisdictionSetting, SupervisorCard
+from examsvc.institutions.jurisdiction import (
+    JURISDICTIONS, REGION, jurisdiction_of, parse_jurisdiction, require_covers,
+)
+from examsvc.supervision.people_models import JurisdictionSetting, SupervisorCard
 
-JURISDICTIONS: tuple[str, ...] = (REGION, *LEAGUES_AND_CITIES)
-
-
-def jurisdiction_of(institution: Institution) -> str:
-    """A league/city institution belongs to its league/city; a region-level one to the region."""
-    return institution.league_city or REGION
-
-
-def _jurisdiction(value: str, field: str = "jurisdiction") -> str:
-    value = (value or "").strip()
-    if value not in JURISDICTIONS:
-        raise ValidationFailed("辖区应为自治区或一个盟市", "the jurisdiction is 自治区 or a league/city", field=field)
-    return value
+_jurisdiction = parse_jurisdiction
 
 
 # --- supervisor cards -----------------------------------------------------------------------
@@ -48,6 +38,7 @@ def register_supervisor_card(session: Session, *, holder: User, card_number: str
                              actor: Any) -> SupervisorCard:
     """A regulator records the card it issued to a trained and examined supervisor (Art. 36)."""
     require_permission(actor, Permission.REGULATE)
+    require_covers(actor, _jurisdiction(jurisdiction), "该辖区的督导员证卡", "this jurisdiction's supervisor cards")
     number = "".join((card_number or "").split()).upper()
     if not re.fullmatch(r"[0-9A-Z-]{4,40}", number):
         raise ValidationFailed("证卡编号应为4-40位字母、数字或连字符", "a card number has 4-40 letters, digits or hyphens",
@@ -97,6 +88,7 @@ def registry_settings(session: Session) -> dict[str, bool]:
 def set_examiner_registry(session: Session, jurisdiction: str, on: bool, actor: Any) -> JurisdictionSetting:
     require_permission(actor, Permission.REGULATE)
     jurisdiction = _jurisdiction(jurisdiction)
+    require_covers(actor, jurisdiction, "该辖区的考评人员信息库", "this jurisdiction's examiner registry")
     setting = session.scalar(select(JurisdictionSetting).where(JurisdictionSetting.jurisdiction == jurisdiction))
     if setting is None:
         setting = JurisdictionSetting(jurisdiction=jurisdiction)

@@ -19,6 +19,7 @@ from examsvc.app import current_locale
 from examsvc.auth import Permission, client_address, permission_required
 from examsvc.db import get_session, unit_of_work
 from examsvc.errors import Forbidden, NotFound, ServiceError, ValidationFailed
+from examsvc.institutions.jurisdiction import JURISDICTIONS, REGION, next_level, visible_jurisdictions
 from examsvc.supervision import service
 from examsvc.supervision.models import STATUSES, SUBJECT_KINDS
 
@@ -66,16 +67,19 @@ def _lines(value: str | None) -> list[str]:
 def _names() -> dict[str, Any]:
     zh = _zh()
     return {
+        "jurisdictions": JURISDICTIONS,
         "sanction_names": {k: (v[1] if zh else v[2]) for k, v in service.SANCTION_KINDS.items()},
         "subject_names": {"candidate": _("Candidate"), "staff": _("Staff member"), "institution": _("Institution")},
         "status_names": {"reported": _("Reported"), "open": _("Open"), "proposed": _("Decision proposed"),
                          "notified": _("Party notified"), "decided": _("Decided"), "objected": _("Objection under review"),
-                         "reviewed": _("Reviewed"), "appealed": _("Appealed"), "dismissed": _("Dismissed")},
+                         "reviewed": _("Reviewed"), "appealed": _("Appealed"),
+                         "appeal_decided": _("Appeal decided"), "dismissed": _("Dismissed")},
         "event_names": {"reported": _("Report received"), "opened": _("Case opened"),
                         "proposed_decision": _("Proposed decision"), "notice_sent": _("Notice sent"),
                         "statement_received": _("Statement received"), "decision": _("Decision"),
                         "objection": _("Objection"), "review_decision": _("Review decision"),
-                        "appealed": _("Appeal"), "sanction_executed": _("Sanction executed"),
+                        "appealed": _("Appeal"), "appeal_decision": _("Appeal decision"),
+                        "sanction_executed": _("Sanction executed"),
                         "dismissed": _("Dismissed")},
         "source_names": {"finding": _("Finding"), "public_report": _("Public report"), "regulator": _("Regulator")},
         "zh": zh,
@@ -122,7 +126,7 @@ def list_cases() -> Any:
     status = request.args.get("status") or None
     if status not in (None, *STATUSES):
         status = None
-    found = service.list_cases(get_session(), status)
+    found = service.list_cases(get_session(), status, jurisdictions=visible_jurisdictions(current_user))
     today = service.beijing_today()
     return render_template("supervision/list.html", cases=found, status=status, statuses=STATUSES, today=today,
                            overdue={c.id for c in found if service.overdue(c, today)}, **_names())
@@ -162,11 +166,12 @@ def create_case() -> Any:
 def _case_page(case_id: int, error: ServiceError | None = None, status: int = 200, form: Any = None,
                action: str | None = None) -> Any:
     session = get_session()
-    case = service.get_case(session, case_id)
+    case = service.visible_case(session, case_id, current_user)
     return render_template("supervision/case.html", case=case, actions=service.next_actions(case),
                            pending=service.pending_sanctions(case), ordered=service.effective_sanctions(case),
                            error=error, message=_message(error) if error else None, form=form or {}, failed=action,
-                           today=service.beijing_today(), **_names()), status
+                           today=service.beijing_today(), next_level=next_level(case.jurisdiction or REGION),
+                           **_names()), status
 
 
 @bp.route("/supervision/cases/<int:case_id>")
@@ -207,6 +212,10 @@ def _run_step(session: Any, case: Any, action: str, form: Any) -> Any:
     if action == "appeal":
         return service.appeal(session, case, filed_on=parse_date(form.get("filed_on"), "filed_on"),
                               authority=form.get("authority", ""), text=form.get("text", ""), actor=actor)
+    if action == "appeal_decision":
+        return service.decide_appeal(session, case, outcome=form.get("outcome", ""), text=form.get("text", ""),
+                                     decided_on=parse_date(form.get("decided_on"), "decided_on"),
+                                     sanctions=form.getlist("sanctions"), actor=actor)
     if action == "sanction":
         due = form.get("due_on", "").strip()
         return service.execute_sanction(session, case, form.get("kind", ""), actor=actor, note=form.get("note", ""),

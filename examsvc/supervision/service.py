@@ -33,6 +33,9 @@ from examsvc.audit.service import record
 from examsvc.auth import Permission, require_permission
 from examsvc.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from examsvc.notifications import hooks as notifications
+from examsvc.institutions.jurisdiction import (
+    REGION, jurisdiction_of, next_level, parse_jurisdiction, require_covers, require_region,
+)
 from examsvc.supervision import workdays
 from examsvc.supervision.sanctions import carry_out
 from examsvc.supervision.models import (
@@ -111,8 +114,20 @@ def get_case(session: Session, case_id: int) -> Case:
     return case
 
 
-def list_cases(session: Session, status: str | None = None, limit: int = 200) -> list[Case]:
+def visible_case(session: Session, case_id: int, viewer: Any) -> Case:
+    """A case as a regulator may see it: only of a jurisdiction it covers (or not yet triaged)."""
+    case = get_case(session, case_id)
+    if case.jurisdiction:
+        require_covers(viewer, case.jurisdiction, f"案件 {case.reference}", f"case {case.reference}")
+    return case
+
+
+def list_cases(session: Session, status: str | None = None, limit: int = 200,
+               jurisdictions: set[str] | None = None) -> list[Case]:
+    """Newest first; with ``jurisdictions``, only their cases and reports not yet triaged."""
     query = select(Case).order_by(Case.id.desc()).limit(limit)
+    if jurisdictions is not None:
+        query = query.where(Case.jurisdiction.in_({"", *jurisdictions}))
     if status:
         query = query.where(Case.status == status)
     return list(session.scalars(query))
@@ -123,8 +138,9 @@ def last_event(case: Case, kind: str) -> CaseEvent | None:
 
 
 def effective_sanctions(case: Case) -> list[str]:
-    """The sanctions the standing decision orders: the decision's, or the review's when it amended it."""
-    review = last_event(case, "review_decision")
+    """The sanctions the standing decision orders: the decision's, or the review's (or the appeal's)
+    when that amended it."""
+    review = last_event(case, "appeal_decision") or last_event(case, "review_decision")
     if review is not None and review.details["outcome"] == "withdrawn":
         return []
     if review is not None and review.details["outcome"] == "amended":
@@ -149,13 +165,17 @@ _ACTIONS = {
     "decided": [NextAction("objection", "记录异议", "Record an objection"), NextAction("sanction", "执行处理", "Execute a sanction")],
     "objected": [NextAction("review", "作出复核决定", "Review decision")],
     "reviewed": [NextAction("appeal", "记录申诉", "Record an appeal"), NextAction("sanction", "执行处理", "Execute a sanction")],
-    "appealed": [NextAction("sanction", "执行处理", "Execute a sanction")],
+    "appealed": [NextAction("appeal_decision", "作出申诉处理决定", "Decide the appeal"),
+                 NextAction("sanction", "执行处理", "Execute a sanction")],
+    "appeal_decided": [NextAction("sanction", "执行处理", "Execute a sanction")],
     "dismissed": [],
 }
 
 
 def next_actions(case: Case) -> list[NextAction]:
     actions = list(_ACTIONS.get(case.status, []))
+    if case.status == "appealed" and appeal_authority(case) != REGION:
+        actions = [a for a in actions if a.name != "appeal_decision"]  # the ministry decides, elsewhere
     if any(a.name == "sanction" for a in actions) and not pending_sanctions(case):
         actions = [a for a in actions if a.name != "sanction"]
     return actions
@@ -163,7 +183,7 @@ def next_actions(case: Case) -> list[NextAction]:
 
 def pending_sanctions(case: Case) -> list[str]:
     """Ordered sanctions not carried out yet (a pending record does not count as carried out)."""
-    if case.status not in ("decided", "reviewed", "appealed"):
+    if case.status not in ("decided", "reviewed", "appealed", "appeal_decided"):
         return []
     done = {s.kind for s in case.sanctions if s.status == "executed"}
     return [kind for kind in effective_sanctions(case) if kind not in done]
@@ -200,6 +220,38 @@ def _append(session: Session, case: Case, kind: str, details: dict[str, Any], ac
     record(session, actor, f"case.{kind}", case, {"reference": case.reference, **details,
                                                    **({"on_date": on_date.isoformat()} if on_date else {})})
     return event
+
+
+def _require_regulator(actor: Any, case: Case) -> None:
+    """A regulator of the case's jurisdiction (a report not yet triaged has none: any regulator)."""
+    require_permission(actor, Permission.REGULATE)
+    if case.jurisdiction:
+        require_covers(actor, case.jurisdiction, f"案件 {case.reference}", f"case {case.reference}")
+
+
+def _subject_jurisdiction(session: Session, kind: str, subject_id: int) -> str:
+    """Whose case it is (Art. 43): the jurisdiction of the institution the subject belongs to."""
+    from examsvc.institutions.models import Institution
+
+    institution_id: int | None = subject_id if kind == "institution" else None
+    if kind == "candidate":
+        from examsvc.sessions.models import Candidate, ExamSession
+
+        institution_id = session.scalar(select(ExamSession.institution_id).join(
+            Candidate, Candidate.session_id == ExamSession.id).where(Candidate.id == subject_id))
+    elif kind == "staff":
+        from examsvc.accounts.models import RoleGrant
+
+        institution_id = session.scalar(select(RoleGrant.institution_id).where(
+            RoleGrant.user_id == subject_id, RoleGrant.institution_id.is_not(None)).order_by(RoleGrant.id))
+    institution = session.get(Institution, institution_id) if institution_id is not None else None
+    return jurisdiction_of(institution) if institution is not None else REGION
+
+
+def _jurisdiction_for(session: Session, kind: str, subject_id: int, given: str, actor: Any) -> str:
+    jurisdiction = parse_jurisdiction(given) if given.strip() else _subject_jurisdiction(session, kind, subject_id)
+    require_covers(actor, jurisdiction, "该当事人的违纪违规处理", "a case against this subject")
+    return jurisdiction
 
 
 def _new_reference(session: Session) -> str:
@@ -243,10 +295,10 @@ def open_case(session: Session, *, subject_kind: str, subject_id: int, source: s
         raise ValidationFailed("案件来源无效", "source must be finding or regulator (public reports come through the form)",
                                field="source")
     label = _check_subject(session, subject_kind, subject_id)
+    where = _jurisdiction_for(session, subject_kind, subject_id, jurisdiction, actor)
     now = clock.now()
     case = Case(reference=_new_reference(session), subject_kind=subject_kind, subject_id=subject_id, subject_label=label,
-                source=source, facts=_text(facts, "facts", "事实", "facts"),
-                jurisdiction=_text(jurisdiction, "jurisdiction", "管辖", "jurisdiction", 100, required=False),
+                source=source, facts=_text(facts, "facts", "事实", "facts"), jurisdiction=where,
                 status="open", opened_by=actor.id, opened_at=now, updated_at=now)
     session.add(case)
     session.flush()
@@ -297,12 +349,12 @@ def submit_public_report(session: Session, *, subject_kind: str, subject_label: 
 def accept_report(session: Session, case: Case, *, subject_id: int, subject_kind: str | None = None,
                   jurisdiction: str = "", actor: Any) -> Case:
     """Triage a public report into an open case against an identified subject."""
-    require_permission(actor, Permission.REGULATE)
+    _require_regulator(actor, case)
     _require_status(case, "reported", step_en="accept it", step_zh="受理")
     kind = subject_kind or case.subject_kind
     label = _check_subject(session, kind, subject_id)
     case.subject_kind, case.subject_id, case.subject_label = kind, subject_id, label
-    case.jurisdiction = _text(jurisdiction, "jurisdiction", "管辖", "jurisdiction", 100, required=False)
+    case.jurisdiction = _jurisdiction_for(session, kind, subject_id, jurisdiction, actor)
     case.status = "open"
     _append(session, case, "opened", {"source": "public_report", "subject_kind": kind, "subject_id": subject_id,
                                       "subject": label}, actor, beijing_today())
@@ -310,7 +362,7 @@ def accept_report(session: Session, case: Case, *, subject_id: int, subject_kind
 
 
 def dismiss_case(session: Session, case: Case, *, reason: str, actor: Any) -> Case:
-    require_permission(actor, Permission.REGULATE)
+    _require_regulator(actor, case)
     _require_status(case, "reported", "open", "proposed", "notified", step_en="dismiss it", step_zh="撤销")
     reason = _text(reason, "reason", "理由", "reason", 2000)
     case.status = "dismissed"
@@ -334,7 +386,7 @@ def _sanction_list(case: Case, sanctions: Iterable[str]) -> list[str]:
 def propose_decision(session: Session, case: Case, *, facts: str, reasons: str, basis: list[str],
                      sanctions: list[str], actor: Any) -> CaseEvent:
     """The proposed decision (拟作出的处理决定) with its facts, reasons and legal basis."""
-    require_permission(actor, Permission.REGULATE)
+    _require_regulator(actor, case)
     _require_status(case, "open", step_en="propose a decision", step_zh="拟作出处理决定")
     basis = [b.strip() for b in basis if b and b.strip()]
     if not basis:
@@ -348,7 +400,7 @@ def propose_decision(session: Session, case: Case, *, facts: str, reasons: str, 
 def send_notice(session: Session, case: Case, *, sent_on: date, statement_days: int = DEFAULT_STATEMENT_DAYS,
                 actor: Any) -> CaseEvent:
     """Tell the party the proposed decision and its right to state and defend (Art. 46)."""
-    require_permission(actor, Permission.REGULATE)
+    _require_regulator(actor, case)
     _require_status(case, "proposed", step_en="send the notice", step_zh="告知")
     if not 1 <= statement_days <= 60:
         raise ValidationFailed("陈述申辩期限须为1至60个工作日", "the statement period is 1 to 60 working days",
@@ -366,7 +418,7 @@ def send_notice(session: Session, case: Case, *, sent_on: date, statement_days: 
 
 def record_statement(session: Session, case: Case, *, received_on: date, text: str, actor: Any) -> CaseEvent:
     """A statement or defence (陈述、申辩) received from the party."""
-    require_permission(actor, Permission.REGULATE)
+    _require_regulator(actor, case)
     _require_status(case, "notified", step_en="record a statement", step_zh="记录陈述申辩")
     return _append(session, case, "statement_received", {"text": _text(text, "text", "陈述申辩内容", "statement")},
                    actor, received_on)
@@ -379,7 +431,7 @@ def decide(session: Session, case: Case, *, decision: str, basis: list[str], san
     Waits for a statement or for the end of the statement period; computes the objection
     deadline (Art. 48) and refuses when the calendar of its year is not known yet.
     """
-    require_permission(actor, Permission.REGULATE)
+    _require_regulator(actor, case)
     _require_status(case, "notified", step_en="decide", step_zh="作出处理决定")
     if delivery not in DELIVERIES:
         raise ValidationFailed("送达方式须为书面送达或公告", "delivery must be written or announced", field="delivery")
@@ -412,7 +464,7 @@ def file_objection(session: Session, case: Case, *, filed_on: date, text: str, a
     Returns the event: ``details["accepted"]`` says which. Callers answer a refused one with
     :func:`late_objection_error` after committing, so that the refusal stays on file.
     """
-    require_permission(actor, Permission.REGULATE)
+    _require_regulator(actor, case)
     _require_status(case, "decided", step_en="record an objection", step_zh="记录异议")
     decision = last_event(case, "decision")
     assert decision is not None and case.objection_deadline is not None
@@ -436,33 +488,69 @@ def late_objection_error(case: Case, event: CaseEvent) -> ObjectionTooLate:
                             f"and kept on file in case {case.reference}", field="filed_on")
 
 
-def review_decision(session: Session, case: Case, *, outcome: str, text: str, decided_on: date,
-                    sanctions: list[str] | None = None, actor: Any) -> CaseEvent:
-    """The review decision (复核决定) on an objection: upheld, amended (new sanctions) or withdrawn."""
-    require_permission(actor, Permission.REGULATE)
-    _require_status(case, "objected", step_en="decide the review", step_zh="作出复核决定")
+def _outcome(case: Case, outcome: str, text: str, sanctions: list[str] | None, name_zh: str, name_en: str
+             ) -> dict[str, Any]:
+    """What a review or an appeal decides: the decision upheld, amended (new sanctions) or withdrawn."""
     if outcome not in REVIEW_OUTCOMES:
-        raise ValidationFailed("复核结论须为维持、变更或撤销", "outcome must be upheld, amended or withdrawn", field="outcome")
-    details: dict[str, Any] = {"outcome": outcome, "text": _text(text, "text", "复核决定", "review decision")}
+        raise ValidationFailed(f"{name_zh}结论须为维持、变更或撤销", "outcome must be upheld, amended or withdrawn",
+                               field="outcome")
+    details: dict[str, Any] = {"outcome": outcome, "text": _text(text, "text", name_zh, name_en)}
     if outcome == "amended":
         details["sanctions"] = _sanction_list(case, sanctions or [])
     done = {s.kind for s in case.sanctions if s.status == "executed"}
     if outcome != "upheld" and done:
         details["already_executed"] = sorted(done)  # to be undone outside the platform; kept on file
+    return details
+
+
+def review_decision(session: Session, case: Case, *, outcome: str, text: str, decided_on: date,
+                    sanctions: list[str] | None = None, actor: Any) -> CaseEvent:
+    """The review decision (复核决定) on an objection: upheld, amended (new sanctions) or withdrawn."""
+    _require_regulator(actor, case)
+    _require_status(case, "objected", step_en="decide the review", step_zh="作出复核决定")
+    details = _outcome(case, outcome, text, sanctions, "复核决定", "review decision")
     case.status = "reviewed"
     event = _append(session, case, "review_decision", details, actor, decided_on)
     notifications.case_review(session, case, event, actor)
     return event
 
 
-def appeal(session: Session, case: Case, *, filed_on: date, authority: str, text: str, actor: Any) -> CaseEvent:
-    """An appeal (申诉) to the next-level regulator against the review decision."""
-    require_permission(actor, Permission.REGULATE)
+def appeal(session: Session, case: Case, *, filed_on: date, text: str, actor: Any, authority: str = "") -> CaseEvent:
+    """An appeal (申诉) to the next-level regulator against the review decision (Art. 48): a
+    league/city's case goes to the region, the region's to the ministry (outside the platform)."""
+    _require_regulator(actor, case)
     _require_status(case, "reviewed", step_en="record an appeal", step_zh="记录申诉")
     case.status = "appealed"
     return _append(session, case, "appealed",
-                   {"authority": _text(authority, "authority", "受理申诉的上一级监管部门", "appeal authority", 200),
+                   {"authority": _text(authority or next_level(case.jurisdiction or REGION), "authority",
+                                       "受理申诉的上一级监管部门", "appeal authority", 200),
                     "text": _text(text, "text", "申诉内容", "appeal")}, actor, filed_on)
+
+
+def appeal_authority(case: Case) -> str | None:
+    appealed = last_event(case, "appealed")
+    return appealed.details["authority"] if appealed is not None else None
+
+
+def decide_appeal(session: Session, case: Case, *, outcome: str, text: str, decided_on: date,
+                  sanctions: list[str] | None = None, actor: Any) -> CaseEvent:
+    """The region's decision on an appeal against a league/city's review decision (Art. 48).
+
+    An appeal against the region's own review goes to the ministry, outside the platform: its
+    outcome is not recorded here.
+    """
+    require_permission(actor, Permission.REGULATE)
+    _require_status(case, "appealed", step_en="decide the appeal", step_zh="作出申诉处理决定")
+    authority = appeal_authority(case)
+    if authority != REGION:
+        raise Conflict(f"该申诉由{authority}处理，不在本平台作出决定",
+                       f"the appeal is for {authority}, outside this platform", field="action")
+    require_region(actor, "申诉的处理", "deciding an appeal")
+    details = _outcome(case, outcome, text, sanctions, "申诉处理决定", "appeal decision")
+    case.status = "appeal_decided"
+    event = _append(session, case, "appeal_decision", details, actor, decided_on)
+    notifications.case_appeal_decision(session, case, event, actor)
+    return event
 
 
 # --- sanctions ------------------------------------------------------------------------------
@@ -470,8 +558,9 @@ def appeal(session: Session, case: Case, *, filed_on: date, authority: str, text
 def execute_sanction(session: Session, case: Case, kind: str, *, actor: Any, note: str = "",
                      due_on: date | None = None, amount: str = "") -> Sanction:
     """Carry out one sanction the standing decision orders, on the platform's own records."""
-    require_permission(actor, Permission.REGULATE)
-    _require_status(case, "decided", "reviewed", "appealed", step_en="execute a sanction", step_zh="执行处理")
+    _require_regulator(actor, case)
+    _require_status(case, "decided", "reviewed", "appealed", "appeal_decided", step_en="execute a sanction",
+                    step_zh="执行处理")
     if kind not in effective_sanctions(case):
         raise Conflict(f"处理决定未包含“{SANCTION_KINDS.get(kind, (0, kind))[1]}”",
                        f"the standing decision does not order {kind}", field="kind", code="case.not_ordered")
@@ -506,4 +595,4 @@ def overdue(case: Case, today: date | None = None) -> bool:
 
 __all__ = ["SANCTION_KINDS", "add_working_days", "open_case", "submit_public_report", "accept_report", "dismiss_case",
            "propose_decision", "send_notice", "record_statement", "decide", "file_objection", "review_decision",
-           "appeal", "execute_sanction"]
+           "appeal", "decide_appeal", "execute_sanction"]

@@ -143,8 +143,17 @@ def test_create_user_with_scoped_and_global_roles(examsvc, database_url, session
     assert event.actor == "cli"
 
 
+def test_create_user_gives_a_regulator_its_league_city(examsvc, database_url, session, world):
+    result = examsvc("create-user", "--username", "hao", "--name", "郝监管", "--password", PASSWORD,
+                     "--role", "regulator@包头市", database_url=database_url)
+    assert result.code == 0, result.err
+    user = session.scalar(select(User).where(User.username == "hao"))
+    assert [(g.role, g.institution_id, g.jurisdiction) for g in user.grants] == [("regulator", None, "包头市")]
+
+
 @pytest.mark.parametrize(("arguments", "named"), [
     (["--username", "taken"], "username: username taken is already taken"),
+    (["--role", "regulator@火星市"], "the jurisdiction is 自治区 or a league/city"),
     (["--username", "x"], "username: username must be"),
     (["--password", "short"], "password: password must have at least 8 characters"),
     (["--role", "wizard"], "roles: unknown role 'wizard'"),

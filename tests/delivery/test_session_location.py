@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from examsvc import clock
 from examsvc.errors import Forbidden, ValidationFailed
-from examsvc.institutions.filing import file_site
+from examsvc.institutions.filing import file_site, revoke_site
 from examsvc.institutions.filing_models import SiteFiling
 from examsvc.institutions.service import register_institution
 from examsvc.papers.service import lock_paper, run_assembly, start_assembly
@@ -88,8 +88,7 @@ def test_a_site_filing_revoked_after_planning_blocks_opening_with_the_reason(app
         register_candidate(session, exam_session, name="考生", id_type="resident_id", id_number=resident_id(1),
                            actor=located["admin"])
         assert readiness(session, exam_session) == []
-        located["site"].revoked_at = clock.now()           # the league/city withdrew the site filing
-        session.flush()
+        revoke_site(session, located["A"], SITE, reason="考场条件不符合要求", actor="system")  # the league/city withdrew it
         problems = readiness(session, exam_session)
         assert [p.code for p in problems] == ["location"] and SITE in problems[0].message
         with pytest.raises(ValidationFailed) as refused:

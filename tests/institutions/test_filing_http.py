@@ -105,3 +105,20 @@ def test_the_regulator_pages_render_and_a_stop_order_is_issued_from_the_institut
     assert created.status_code == 302, created.get_data(as_text=True)
     assert client.get(created.headers["Location"]).status_code == 200
     assert client.get(f"/filing/attachments/{evidence['sha256']}").data.startswith(b"%PDF")
+
+
+def test_a_site_filing_is_recorded_and_revoked_from_the_institution_page(client, session, world, regulator):
+    login(client, "regulator1")
+    a = world["A"].id
+    headers = csrf_headers(client)
+    assert client.post(f"/filing/institutions/{a}/sites", headers=headers, data={"league_city": "赤峰市"}).status_code == 302
+    page = client.get(f"/filing/institutions/{a}").get_data(as_text=True)
+    assert "撤销站点备案" in page and 'value="赤峰市"' in page
+    missing = client.post(f"/filing/institutions/{a}/sites/revoke", headers=headers,
+                          data={"league_city": "赤峰市", "reason": ""})
+    assert missing.status_code == 422
+    revoked = client.post(f"/filing/institutions/{a}/sites/revoke", headers=headers,
+                          data={"league_city": "赤峰市", "reason": "场地被收回"})
+    assert revoked.status_code == 302
+    page = client.get(f"/filing/institutions/{a}").get_data(as_text=True)
+    assert "赤峰市（已撤销）" in page and "撤销站点备案" not in page

@@ -23,7 +23,7 @@ def at(day: date) -> datetime:
 def institution_case(session, people, facts="冒名顶替参评人员参加考试"):
     with clock.frozen(at(date(2025, 9, 15))):
         case = cases.open_case(session, subject_kind="institution", subject_id=people["A"].id, source="finding",
-                               facts=facts, jurisdiction="内蒙古自治区", actor=people["regulator"])
+                               facts=facts, actor=people["regulator"])
         session.commit()
     return case
 
