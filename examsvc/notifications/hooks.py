@@ -189,35 +189,32 @@ _OUTCOMES = {"upheld": ("维持原处理决定", "the decision is upheld"),
              "withdrawn": ("撤销原处理决定", "the decision is withdrawn")}
 
 
-def case_review(session: Session, case: Any, event: Any, actor: Any) -> None:
-    """Art. 48: the review decision on the objection; an appeal goes one level up."""
+def _outcome(event: Any) -> tuple[str, str]:
+    """A review's or an appeal's outcome with its date, text and any amended sanctions (zh, en)."""
     d = event.details
     outcome_zh, outcome_en = _OUTCOMES[d["outcome"]]
-    amended_zh = amended_en = ""
+    zh, en = f"{outcome_zh}（{event.on_date}）\n{d['text']}", f"{outcome_en} ({event.on_date})\n{d['text']}"
     if d["outcome"] == "amended":
         sanctions_zh, sanctions_en = _sanctions(d.get("sanctions", []))
-        amended_zh, amended_en = f"\n变更后的处理措施：{sanctions_zh}", f"\nAmended sanctions: {sanctions_en}"
+        zh, en = f"{zh}\n变更后的处理措施：{sanctions_zh}", f"{en}\nAmended sanctions: {sanctions_en}"
+    return zh, en
+
+
+def case_review(session: Session, case: Any, event: Any, actor: Any) -> None:
+    """Art. 48: the review decision on the objection; an appeal goes one level up."""
+    zh, en = _outcome(event)
     _send_case(session, case, "case.review",
                (f"复核决定：{case.reference}", f"Review decision: {case.reference}"),
-               (f"复核结论：{outcome_zh}（{event.on_date}）\n{d['text']}{amended_zh}\n"
-                "对复核决定不服的，可向上一级评价监管部门申诉。",
-                f"Review: {outcome_en} ({event.on_date})\n{d['text']}{amended_en}\n"
-                "An appeal against the review decision goes to the next-level regulator."), actor)
+               (f"复核结论：{zh}\n对复核决定不服的，可向上一级评价监管部门申诉。",
+                f"Review: {en}\nAn appeal against the review decision goes to the next-level regulator."), actor)
 
 
 def case_appeal_decision(session: Session, case: Any, event: Any, actor: Any) -> None:
     """Art. 48: the region's decision on the appeal against a league/city's review."""
-    d = event.details
-    outcome_zh, outcome_en = _OUTCOMES[d["outcome"]]
-    amended_zh = amended_en = ""
-    if d["outcome"] == "amended":
-        sanctions_zh, sanctions_en = _sanctions(d.get("sanctions", []))
-        amended_zh, amended_en = f"\n变更后的处理措施：{sanctions_zh}", f"\nAmended sanctions: {sanctions_en}"
+    zh, en = _outcome(event)
     _send_case(session, case, "case.appeal_decision",
                (f"申诉处理决定：{case.reference}", f"Appeal decision: {case.reference}"),
-               (f"自治区评价监管部门对申诉作出处理：{outcome_zh}（{event.on_date}）\n{d['text']}{amended_zh}",
-                f"The region's regulator decided the appeal: {outcome_en} ({event.on_date})\n{d['text']}{amended_en}"),
-               actor)
+               (f"自治区评价监管部门对申诉作出处理：{zh}", f"The region's regulator decided the appeal: {en}"), actor)
 
 
 # --- filing (Art. 13-18) ---------------------------------------------------------------------
