@@ -229,27 +229,42 @@ def _require_regulator(actor: Any, case: Case) -> None:
         require_covers(actor, case.jurisdiction, f"案件 {case.reference}", f"case {case.reference}")
 
 
-def _subject_jurisdiction(session: Session, kind: str, subject_id: int) -> str:
-    """Whose case it is (Art. 43): the jurisdiction of the institution the subject belongs to."""
+def _subject_jurisdictions(session: Session, kind: str, subject_id: int) -> list[str]:
+    """Where a case against the subject may be handled (Art. 43, "按照备案权限（包括站点备案）"):
+    first the home jurisdiction (a candidate's: where the session was held; otherwise the
+    institution's), then every league/city where the institution holds a site filing."""
+    from examsvc.institutions.filing import site_filings
     from examsvc.institutions.models import Institution
 
     institution_id: int | None = subject_id if kind == "institution" else None
+    place = None
     if kind == "candidate":
         from examsvc.sessions.models import Candidate, ExamSession
 
-        institution_id = session.scalar(select(ExamSession.institution_id).join(
-            Candidate, Candidate.session_id == ExamSession.id).where(Candidate.id == subject_id))
+        institution_id, place = session.execute(select(ExamSession.institution_id, ExamSession.league_city).join(
+            Candidate, Candidate.session_id == ExamSession.id).where(Candidate.id == subject_id)).one()
     elif kind == "staff":
         from examsvc.accounts.models import RoleGrant
 
         institution_id = session.scalar(select(RoleGrant.institution_id).where(
             RoleGrant.user_id == subject_id, RoleGrant.institution_id.is_not(None)).order_by(RoleGrant.id))
     institution = session.get(Institution, institution_id) if institution_id is not None else None
-    return jurisdiction_of(institution) if institution is not None else REGION
+    if institution is None:
+        return [REGION]
+    home = [place] if place else [jurisdiction_of(institution)]
+    sites = [s.league_city for s in site_filings(session, institution) if s.revoked_at is None]
+    return list(dict.fromkeys([*home, jurisdiction_of(institution), *sites]))
 
 
 def _jurisdiction_for(session: Session, kind: str, subject_id: int, given: str, actor: Any) -> str:
-    jurisdiction = parse_jurisdiction(given) if given.strip() else _subject_jurisdiction(session, kind, subject_id)
+    """The case's jurisdiction: the given one if the subject may be handled there (the region always
+    may), else the subject's home; the actor must cover it."""
+    possible = _subject_jurisdictions(session, kind, subject_id)
+    jurisdiction = parse_jurisdiction(given) if given.strip() else possible[0]
+    if jurisdiction not in (*possible, REGION):
+        raise ValidationFailed(f"当事人不属{jurisdiction}管辖（可为：{'、'.join(possible)}）",
+                               f"the subject is not within {jurisdiction} (possible: {', '.join(possible)})",
+                               field="jurisdiction")
     require_covers(actor, jurisdiction, "该当事人的违纪违规处理", "a case against this subject")
     return jurisdiction
 

@@ -8,6 +8,7 @@ from examsvc import clock
 from examsvc.certificates.models import CertificateRevocation, CertificateVoid
 from examsvc.certificates.service import issue_certificate
 from examsvc.grading.models import ComponentScore, PassRecord, ScoreChange
+from examsvc.sessions.models import Candidate, ExamSession
 from examsvc.supervision import service as cases
 from examsvc.supervision.models import Sanction
 from tests.certificates.builders import Passes
@@ -30,8 +31,11 @@ def test_cancel_results_and_void_certificates(app, session, people):
     first_score = session.get(ComponentScore, record.score_ids[0])
     with clock.frozen(datetime(2027, 1, 4, 10, tzinfo=BEIJING)):
         cases.add_calendar_days(session, [(date(2027, 1, 1), False)], "2027", regulator)
+        held = session.get(ExamSession, session.get(Candidate, first_score.candidate_id).session_id)
+        held.league_city = "呼和浩特市"  # where the region-level institution held the session
         case = cases.open_case(session, subject_kind="candidate", subject_id=first_score.candidate_id, source="finding",
                                facts="替考", actor=regulator)
+        assert case.jurisdiction == "呼和浩特市"  # handled where the session was held (Art. 43)
         cases.propose_decision(session, case, facts="替考", reasons="严重违纪", basis=["第四十四条"],
                                sanctions=["cancel_results", "void_certificates", "recover_subsidy"], actor=regulator)
         cases.send_notice(session, case, sent_on=date(2027, 1, 4), actor=regulator)

@@ -273,3 +273,21 @@ def test_the_league_city_revokes_a_site_filing_and_the_institution_is_told(app, 
     assert not filing.may_work_in(session, r["A"], "包头市")
     told = session.query(Notification).filter_by(kind="site_filing.revoked").all()
     assert [n.recipient_id for n in told] == [admin_a.id] and "考场不达标" in told[0].body_zh
+
+
+def test_a_case_may_be_handled_where_the_subject_works_under_a_site_filing_and_nowhere_else(session, regulators):
+    r = regulators
+    with pytest.raises(ValidationFailed) as caught:  # 包头市 cannot claim a case against a 自治区 institution
+        cases.open_case(session, subject_kind="institution", subject_id=r["A"].id, source="regulator",
+                        facts="站点违规", jurisdiction="包头市", actor=r["baotou"])
+    assert caught.value.field == "jurisdiction"
+    with pytest.raises(ValidationFailed):
+        cases.open_case(session, subject_kind="institution", subject_id=r["B"].id, source="regulator",
+                        facts="违规", jurisdiction="赤峰市", actor=r["chifeng"])
+    filing.file_site(session, r["A"], "包头市", r["baotou"])
+    case = cases.open_case(session, subject_kind="institution", subject_id=r["A"].id, source="regulator",
+                           facts="站点违规", jurisdiction="包头市", actor=r["baotou"])
+    assert case.jurisdiction == "包头市"
+    region = cases.open_case(session, subject_kind="institution", subject_id=r["B"].id, source="regulator",
+                             facts="违规", jurisdiction=REGION, actor=r["region"])
+    assert region.jurisdiction == REGION
