@@ -30,7 +30,8 @@ from examsvc.errors import ValidationFailed
 from examsvc.protect import id_digest
 from examsvc.sessions.models import Candidate, ExamSession
 from examsvc.sessions.service import (
-    CandidateValues, _require_not_closed, add_candidate, check_candidate, free_seats, next_serial,
+    CandidateValues, _require_not_closed, add_candidate, check_candidate, free_seats, lock_for_registration,
+    next_serial,
 )
 from itembank.interchange import InterchangeError, RowError
 from itembank.interchange._safety import SafeZip, ZipLimits, load_input
@@ -279,6 +280,7 @@ def import_candidates(session: Session, exam_session: ExamSession, xlsx_bytes: b
     raises :class:`ValidationFailed` naming ``file``.
     """
     _require_not_closed(exam_session)
+    lock_for_registration(session, exam_session)  # before the duplicate checks read the session's candidates
     report, valid = read_candidates(session, exam_session, xlsx_bytes)
     if report.errors and not valid_rows_only:
         return report

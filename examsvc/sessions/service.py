@@ -417,6 +417,7 @@ def register_candidate(session: Session, exam_session: ExamSession, *, name: str
                        password: str | None = None, photo_sha256: str | None = None, actor: Any) -> Candidate:
     """Register one candidate with a ticket number unique in the session and a seat if one is free."""
     _require_not_closed(exam_session)
+    lock_for_registration(session, exam_session)
     values, problems = check_candidate(exam_session, name=name, id_type=id_type, id_number=id_number,
                                        employer=employer, phone=phone, exam_language=exam_language, gender=gender,
                                        password=password)
@@ -437,6 +438,13 @@ def register_candidate(session: Session, exam_session: ExamSession, *, name: str
 def _require_not_closed(exam_session: ExamSession) -> None:
     if exam_session.status == SessionStatus.CLOSED.value:
         raise Conflict("场次已结束", "the session is closed", field="session", code="session_closed")
+
+
+def lock_for_registration(session: Session, exam_session: ExamSession) -> None:
+    """Registrations of one session take their turn (PostgreSQL row lock until commit): two admins
+    registering at once would otherwise read the same count and seats, and one would fail on the
+    unique ticket number or seat. SQLite has one writer at a time anyway."""
+    session.execute(select(ExamSession.id).where(ExamSession.id == exam_session.id).with_for_update())
 
 
 def next_serial(session: Session, exam_session: ExamSession) -> int:

@@ -138,3 +138,38 @@ def test_assembly_sees_which_items_recent_sessions_used_and_can_leave_them_out(a
     assert run.status == "done", run.outcome
     fresh = {session.get(ItemVersion, i.item_version_id).item_id for i in run.papers[0].items}
     assert not fresh & used
+
+
+def test_admins_registering_at_once_get_distinct_tickets_and_seats(app, session, exam, database_url):
+    """Two registration desks on PostgreSQL at the same moment: no duplicate ticket or seat, no error."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("concurrent registration desks are a PostgreSQL matter: SQLite has one writer at a time")
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    exam_session_id, admin_id = exam["session"].id, exam["admin"].id
+    barrier = Barrier(2)
+
+    def desk(first: int) -> list[str]:
+        from examsvc.accounts.models import User
+        from examsvc.sessions.models import ExamSession
+
+        with app.app_context():
+            own = app.extensions["examsvc.sessionmaker"]()
+            try:
+                tickets = []
+                barrier.wait()
+                for number in range(first, first + 10):
+                    candidate = register_candidate(own, own.get(ExamSession, exam_session_id), name=f"考生{number}",
+                                                   id_type="resident_id", id_number=resident_id(number),
+                                                   actor=own.get(User, admin_id))
+                    tickets.append((candidate.ticket_number, candidate.seat))
+                    own.commit()
+                return tickets
+            finally:
+                own.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = [t for batch in pool.map(desk, (100, 200)) for t in batch]
+    assert len({ticket for ticket, _seat in results}) == 20
+    assert len({seat for _ticket, seat in results}) == 20
