@@ -61,8 +61,10 @@ def test_saves_keep_the_highest_sequence_and_are_idempotent(session, exam):
         attempt, types = _start(session, exam)
         position = next(p for p, t in types.items() if t == "single_choice")
         letters = attempt.option_orders[str(position)]
-        assert save_answer(session, attempt.candidate_id, position=position, response=[letters[0]], flagged=False, seq=2).outcome == "saved"
-        assert save_answer(session, attempt.candidate_id, position=position, response=[letters[0]], flagged=False, seq=2).outcome == "duplicate"
+        assert save_answer(session, attempt.candidate_id, position=position, response=[letters[0]], flagged=False,
+                           seq=2).outcome == "saved"
+        assert save_answer(session, attempt.candidate_id, position=position, response=[letters[0]], flagged=False,
+                           seq=2).outcome == "duplicate"
         with pytest.raises(StaleSave):  # an older tab
             save_answer(session, attempt.candidate_id, position=position, response=[letters[1]], flagged=False, seq=1)
         save_answer(session, attempt.candidate_id, position=position, response=[letters[2]], flagged=True, seq=5)
