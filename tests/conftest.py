@@ -214,7 +214,16 @@ def csrf_token_from(html: str) -> str:
     return match.group(1)
 
 
+def _skip_message(report) -> str:
+    longrepr = report.longrepr
+    return longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr or "")
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    if _pg_skip_reason:
+    # Under pytest-xdist the skips happen in the workers: the controller sees only their reports.
+    reasons = list(_pg_skip_reason) + [
+        message for report in terminalreporter.stats.get("skipped", [])
+        if "PostgreSQL is not reachable" in (message := _skip_message(report))]
+    if reasons:
         terminalreporter.write_sep("!", "PostgreSQL runs skipped", yellow=True)
-        terminalreporter.write_line(_pg_skip_reason[0], yellow=True)
+        terminalreporter.write_line(reasons[0].removeprefix("Skipped: "), yellow=True)
