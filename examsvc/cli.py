@@ -179,10 +179,37 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
     for line in current_app.extensions.get("examsvc.demo_notes", ()):
         click.echo(line)
     if not no_serve:
-        # The demo serves plain HTTP on loopback, so the session cookie cannot be HTTPS-only.
-        current_app.config["SESSION_COOKIE_SECURE"] = False
-        click.echo(f"Serving on http://{host}:{port}/  (Ctrl+C to stop)")
-        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+        _serve_development(host, port)
+
+
+def _serve_development(host: str, port: int) -> None:
+    """werkzeug's server started directly (``app.run()`` under the Flask CLI returns at once)."""
+    from examsvc.serve import is_loopback, run_dev_server
+
+    app = current_app._get_current_object()
+    if is_loopback(host):
+        # Plain HTTP on loopback: an HTTPS-only session cookie would never come back, so no sign-in
+        # would hold. Anywhere else the setting stands (put TLS in front, or use `examsvc serve`).
+        app.config["SESSION_COOKIE_SECURE"] = False
+    try:
+        run_dev_server(app, host, port, announce=click.echo)
+    except OSError as exc:  # the port is taken, or the address is not this computer's
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 2)
+
+
+@cli.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def run_command(host: str, port: int) -> None:
+    """Development server on an existing database, until Ctrl+C (plain HTTP; loopback by default)."""
+    from examsvc.migrate import current_revision
+
+    if current_revision(current_app) is None:
+        fail(f"the database {database_label(current_app)} is empty: fill it with `examsvc demo` "
+             "or create the schema with `examsvc db upgrade` first")
+    click.echo(f"Database: {database_label(current_app)}")
+    _serve_development(host, port)
 
 
 # --- serve ----------------------------------------------------------------------------------

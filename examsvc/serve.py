@@ -28,3 +28,44 @@ def run_gunicorn(bind: str, workers: int, *, threads: int = 4, access_log: str |
     # reverse proxy in front usually keeps one anyway.
     _Gunicorn({"bind": bind, "workers": workers, "preload_app": False, "accesslog": access_log,
                "worker_class": "gthread", "threads": threads, "keepalive": 75, "graceful_timeout": 30}).run()
+
+
+# --- the development server of `examsvc demo` and `examsvc run` ------------------------------
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this computer only (plain HTTP is then acceptable)."""
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def run_dev_server(app: Any, host: str, port: int, *, announce: Any = print) -> None:
+    """Serve ``app`` with werkzeug's threaded server until Ctrl+C or SIGTERM, then return.
+
+    Started directly rather than through ``app.run()``: under the Flask CLI ``app.run()`` only
+    prints "Ignoring a call to 'app.run()'" and returns, so nothing would listen. ``announce``
+    is called with the address once the socket is bound (so the message never lies), and an
+    address already in use raises ``OSError`` before anything is announced.
+    """
+    import signal
+
+    from werkzeug.serving import make_server
+
+    server = make_server(host, port, app, threaded=True)
+    bound_port = server.server_port
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # unwinds serve_forever() in the main thread like Ctrl+C
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        shown = f"[{host}]" if ":" in host else host
+        announce(f"Serving on http://{shown}:{bound_port}/  (Ctrl+C to stop)")
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.server_close()
+        announce("Stopped.")
