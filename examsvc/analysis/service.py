@@ -29,7 +29,7 @@ from examsvc.delivery.models import Attempt
 from examsvc.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from examsvc.grading.models import ResultPublication
 from examsvc.jobs.models import Job
-from examsvc.jobs.service import enqueue, job_handler
+from examsvc.jobs.service import enqueue, job_handler, mark_done
 from examsvc.sessions.models import ExamSession
 from itembank.psychometrics import to_jsonable
 
@@ -176,7 +176,12 @@ def runs_for_session(session: Session, session_id: int) -> list[AnalysisRun]:
 @job_handler(JOB_KIND)
 def _analysis_job(session: Session, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
     run = get_run(session, params["run_id"])
-    run_analysis(session, run, progress)
+    if run.status != "done":  # done before: inline, or by a runner that died before recording the job
+        run_analysis(session, run, progress)
+    return _job_result(run)
+
+
+def _job_result(run: AnalysisRun) -> dict[str, Any]:
     return {"run_id": run.id, "items": run.n_items, "candidates": run.n_examinees}
 
 
@@ -211,6 +216,7 @@ def run_analysis(session: Session, run: AnalysisRun, progress: Progress = lambda
     run.status, run.finished_at = "done", now
     record(session, "system", "analysis.done", run, {"items": len(rows), "candidates": run.n_examinees,
                                                       "flagged": sum(1 for r in rows if r["flags"])})
+    mark_done(session, run.job_id, _job_result(run))  # run inline: no runner analyses it again
     return run
 
 

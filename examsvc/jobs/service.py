@@ -5,6 +5,13 @@ claims the oldest queued job with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so s
 never run one job twice, runs its handler in its own unit of work, and records progress, the
 result or the error. With ``JOBS_EAGER`` (tests) a job runs as soon as it is queued.
 A job whose worker stopped sending heartbeats for ``JOBS_STALE_SECONDS`` is queued again.
+
+Jobs are idempotent, so that a restart never repeats work: a claim is one conditional UPDATE
+(two runners on SQLite cannot both take a job); a job that is done or failed is never claimed
+again; work done outside the runner (the demo assembling inline) records its job done with
+:func:`mark_done`; and a handler finds the result of an earlier run of its job (a worker that died
+after committing the work but before recording the job done) and returns it instead of working
+again (see ``papers.assemble`` and ``analysis.run``).
 """
 
 from __future__ import annotations
@@ -100,8 +107,8 @@ def _worker_name() -> str:
 def claim_next(session: Session, kinds: set[str] | None = None) -> Job | None:
     """Take the oldest runnable job (queued, or running with a stale heartbeat) for this worker."""
     stale = clock.now() - timedelta(seconds=current_app.config["JOBS_STALE_SECONDS"])
-    query = (select(Job).where(or_(Job.status == "queued", (Job.status == "running") & (Job.heartbeat_at < stale)))
-             .order_by(Job.id).limit(1))
+    runnable = or_(Job.status == "queued", (Job.status == "running") & (Job.heartbeat_at < stale))
+    query = select(Job).where(runnable).order_by(Job.id).limit(1)
     if kinds:
         query = query.where(Job.kind.in_(kinds))
     if session.get_bind().dialect.name == "postgresql":
@@ -109,10 +116,32 @@ def claim_next(session: Session, kinds: set[str] | None = None) -> Job | None:
     job = session.scalar(query)
     if job is None:
         return None
+    # Take it only if it is still runnable: without row locks (SQLite) two runners may read the
+    # same queued job, and only the first of their updates then matches.
     now = clock.now()
-    job.status, job.started_at, job.heartbeat_at, job.worker = "running", now, now, _worker_name()
+    taken = session.execute(
+        update(Job).where(Job.id == job.id, runnable)
+        .values(status="running", started_at=now, heartbeat_at=now, worker=_worker_name())
+        .execution_options(synchronize_session=False)).rowcount
     session.commit()
+    if taken != 1:
+        return claim_next(session, kinds)  # another runner took it first: look for the next one
+    session.refresh(job)
     return job
+
+
+def mark_done(session: Session, job_id: int | None, result: dict[str, Any]) -> bool:
+    """Record a queued job done because its work was done outside the runner (in the caller's
+    unit of work), so that no runner does it a second time. Returns whether the job was still
+    queued; a job already running or finished is left to its runner."""
+    if job_id is None:
+        return False
+    now = clock.now()
+    return session.execute(
+        update(Job).where(Job.id == job_id, Job.status == "queued")
+        .values(status="done", result=result, progress=1.0, progress_note="", error=None, started_at=now,
+                finished_at=now, heartbeat_at=now, worker=f"inline:{_worker_name()}")
+        .execution_options(synchronize_session=False)).rowcount == 1
 
 
 def run_job(job_id: int) -> None:

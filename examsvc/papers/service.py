@@ -29,7 +29,7 @@ from examsvc.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from examsvc.institutions.models import Institution
 from examsvc.institutions.service import Decision, can_certify
 from examsvc.jobs.models import Job
-from examsvc.jobs.service import enqueue, job_handler
+from examsvc.jobs.service import enqueue, job_handler, mark_done
 from examsvc.papers.models import AssemblyRun, Paper, PaperItem, PaperStatus
 from itembank.assembly import (
     AssemblyInfeasible, AssemblySpecError, AssemblyTimeLimit, ItemPool, assemble_forms, spec_from_blueprint,
@@ -146,8 +146,18 @@ def item_exposure(session: Session, blueprint_id: int, item_ids: list[int]) -> t
     return since, {item_id: len(used) / window for item_id, used in windows.items()}
 
 
+#: Statuses of a run whose assembly happened: its papers (or its reasons) exist, never made twice.
+ASSEMBLED = ("done", "infeasible")
+
+
 def run_assembly(session: Session, run: AssemblyRun) -> AssemblyRun:
-    """Solve the run's programme and create its draft papers, or record the reasons it cannot."""
+    """Solve the run's programme and create its draft papers, or record the reasons it cannot.
+
+    Runs once: a run already assembled is refused, and the run's queued job is recorded done
+    here, so that a job runner started later (``examsvc run`` after ``examsvc demo``) does not
+    assemble a second set of papers."""
+    if run.status in ASSEMBLED:
+        raise Conflict("该组卷已完成", "the assembly run is already done", field="run_id")
     version = session.get(BlueprintVersion, run.blueprint_version_id)
     blueprint = blueprint_of(version)
     pool, by_item, enemies = build_pool(session, version.blueprint_id)
@@ -165,10 +175,12 @@ def run_assembly(session: Session, run: AssemblyRun) -> AssemblyRun:
                                     "rule": getattr(r, "rule", None) or ",".join(getattr(r, "rules", ())),
                                     **{k: getattr(r, k, None) for k in ("type", "scope", "element", "have", "need")}}
                                    for r in exc.explanations]}
+        mark_done(session, run.job_id, _job_result(run))
         return run
     except AssemblyTimeLimit as exc:
         run.status = "infeasible"
         run.outcome = {"reasons": [{"message": exc.message, "message_en": exc.message_en, "rule": "time_limit"}]}
+        mark_done(session, run.job_id, _job_result(run))
         return run
     points = dict(spec.type_points)
     now = clock.now()
@@ -193,7 +205,12 @@ def run_assembly(session: Session, run: AssemblyRun) -> AssemblyRun:
         paper.report = paper_report(session, paper)
     record(session, "system", "papers.assembled", run, {"papers": [p.id for p in run.papers],
                                                         "status": result.status})
+    mark_done(session, run.job_id, _job_result(run))
     return run
+
+
+def _job_result(run: AssemblyRun) -> dict[str, Any]:
+    return {"run_id": run.id, "status": run.status}
 
 
 _TYPE_ORDER = {"true_false": 0, "single_choice": 1, "multiple_choice": 2}
@@ -209,10 +226,12 @@ def _paper_order(form: list[int], by_item: dict[int, ItemVersion], blueprint) ->
 @job_handler("papers.assemble")
 def _assemble_job(session: Session, params: dict[str, Any], progress) -> dict[str, Any]:
     run = get_run(session, params["run_id"])
+    if run.status in ASSEMBLED:  # assembled before (inline, or by a runner that died before recording the job)
+        return _job_result(run)
     run.status = "running"
     progress(0.1, "solving")
     run_assembly(session, run)
-    return {"run_id": run.id, "status": run.status}
+    return _job_result(run)
 
 
 def lock_paper(session: Session, paper: Paper, actor: User) -> Paper:

@@ -6,7 +6,7 @@ import pytest
 
 from examsvc import clock
 from examsvc.jobs.models import Job
-from examsvc.jobs.service import HANDLERS, claim_next, enqueue, job_handler, run_pending
+from examsvc.jobs.service import HANDLERS, claim_next, enqueue, job_handler, mark_done, run_pending
 from examsvc.errors import ServiceError
 
 
@@ -70,3 +70,40 @@ def test_a_job_whose_worker_died_is_claimed_again(app, session, handlers):
             again = claim_next(session)
         assert again is not None and again.id == job.id
 
+
+
+def test_a_finished_job_is_never_claimed_again_however_old(app, session, handlers):
+    job = enqueue(session, "test.add", {"a": 1, "b": 2})
+    session.commit()
+    with app.app_context():
+        assert run_pending() == 1
+        with clock.frozen(clock.now() + timedelta(days=30)):  # a restart long after
+            assert claim_next(session) is None
+            assert run_pending() == 0
+    assert handlers == [{"a": 1, "b": 2}]
+
+
+def test_a_claim_is_taken_by_one_runner_only(app, session, handlers):
+    # Two runners read the same queued job (SQLite has no row locks); the second one's claim finds
+    # it no longer runnable and takes nothing.
+    job = enqueue(session, "test.add", {"a": 1, "b": 1})
+    session.commit()
+    maker = app.extensions["examsvc.sessionmaker"]
+    with app.app_context(), maker() as other:
+        seen = other.get(Job, job.id)
+        assert seen.status == "queued"
+        assert claim_next(session).id == job.id
+        assert claim_next(other) is None
+
+
+def test_work_done_outside_the_runner_marks_its_queued_job_done(app, session, handlers):
+    job = enqueue(session, "test.add", {"a": 4, "b": 4})
+    session.commit()
+    assert mark_done(session, job.id, {"sum": 8}) is True
+    session.commit()
+    assert mark_done(session, job.id, {"sum": 8}) is False  # only a queued job
+    with app.app_context():
+        assert run_pending() == 0
+    session.expire_all()
+    assert (session.get(Job, job.id).status, session.get(Job, job.id).result) == ("done", {"sum": 8})
+    assert handlers == []
