@@ -50,6 +50,8 @@ DEFAULTS: dict[str, tuple[Any, str]] = {
     "EXAMINER_AGGREGATE": ("mean", "how examiners' totals of a task combine: mean or median"),
     "EXAMINER_SPREAD_MAX": (10.0, "largest spread of examiners' totals per 100 task points before a chief examiner resolves"),
     "EXAMINER_ROTATION_MAX_SESSIONS": (12, "sessions of one institution an examiner may score per calendar year (轮换)"),
+    "REVIEW_MATERIAL_MAX_BYTES": (20_000_000, "largest review material file (综合评审材料: PDF, DOCX, JPEG, PNG) a candidate may hand in"),
+    "REVIEW_MATERIAL_MAX_FILES": (10, "review material files one candidate may hand in for one review session"),
     "ANALYSIS_MIN_N": (100, "responses an item version needs before assembly uses its observed difficulty instead of the writer's estimate"),
     "ANALYSIS_IRT_MODEL": ("2pl", "IRT model of item analysis: rasch, 2pl, 3pl, or none"),
     "ANALYSIS_DIF_MIN_GROUP": (100, "candidates a group needs before item analysis compares it for DIF (language, gender, institution)"),

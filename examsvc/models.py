@@ -32,3 +32,4 @@ from examsvc.supervision.people_models import (  # noqa: F401
     Draw, Finding, InspectionPlan, JurisdictionSetting, SupervisorCard,
 )
 from examsvc.notifications.models import Notification  # noqa: F401
+from examsvc.sessions.materials import ReviewMaterial  # noqa: F401

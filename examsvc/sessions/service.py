@@ -328,6 +328,8 @@ def readiness(session: Session, exam_session: ExamSession) -> list[Problem]:
     place = location_problem(session, session.get(Institution, exam_session.institution_id), exam_session.league_city)
     if place is not None:  # e.g. the site filing was revoked after planning
         problems.append(Problem("location", place.message, place.message_en))
+    from examsvc.sessions.materials import missing_materials  # 综合评审: every candidate handed in a file
+    problems += missing_materials(session, exam_session)
     return problems
 
 
