@@ -322,3 +322,77 @@ def test_a_paused_exam_shows_the_pause_stops_the_clock_and_continues_when_resume
         choose(page, number, "对")
         page.wait_for_selector(f"#item-{number}[data-save-state=saved]", state="attached")
         assert DURATION - SLACK <= seconds_shown(page) <= DURATION
+
+
+
+def test_the_console_asks_before_terminating_an_exam_or_ending_the_session(
+        app, session, world, live_server, page_factory):
+    """终止考试 and 结束考试 ask in a browser dialog; dismissing it changes nothing, accepting it acts.
+    (Their forms hold a checkbox named ``confirm``, which shadowed ``confirm()`` in the inline
+    handlers: "confirm is not a function", and no dialog at all.)"""
+    from examsvc.sessions.models import ExamSession
+    from tests.conftest import PASSWORD
+
+    exam = build_exam(app, session, world)
+    me = exam["candidates"][0]
+
+    def session_status() -> str:
+        with app.app_context(), unit_of_work() as db:
+            return db.get(ExamSession, exam["session_id"]).status
+
+    with clock.frozen(EXAM_DAY + timedelta(minutes=1)):
+        sign_in(page_factory(), live_server, me)
+        with app.app_context(), unit_of_work() as db:
+            room_id = db.get(ExamSession, exam["session_id"]).rooms[0].id
+            invigilator = db.get(User, exam["invigilator_id"]).username
+        console = page_factory()
+        errors, dialogs, answer = [], [], {"accept": False}
+        console.on("pageerror", lambda error: errors.append(str(error)))
+
+        def on_dialog(dialog):
+            dialogs.append((dialog.type, dialog.message))
+            dialog.accept() if answer["accept"] else dialog.dismiss()
+
+        console.on("dialog", on_dialog)
+        console.goto(f"{live_server}/login")
+        console.fill("#username", invigilator)
+        console.fill("#password", PASSWORD)
+        with console.expect_navigation():
+            console.click("main form button[type=submit]")
+        url = f"{live_server}/sessions/{exam['session_id']}/rooms/{room_id}/console"
+
+        def fill_terminate():
+            console.goto(url)
+            console.click("details:has(input[name=action][value=terminate]) summary")
+            form = console.locator("form:has(input[name=action][value=terminate])")
+            form.locator("input[name=reason]").fill("携带手机")
+            form.locator("input[name=confirm]").check()
+            return form.locator("button[type=submit]")
+
+        fill_terminate().click()  # dismissed: no request, the exam goes on
+        console.wait_for_timeout(500)
+        assert dialogs == [("confirm", "确定因违纪终止该考生的考试吗？此操作不能撤销。")], (dialogs, errors)
+        assert the_attempt(app, me["id"]).status == "in_progress"
+        answer["accept"] = True
+        button = fill_terminate()
+        with console.expect_navigation():
+            button.click()
+        assert len(dialogs) == 2 and the_attempt(app, me["id"]).status == "terminated"
+
+        def end_session_button():
+            console.goto(url)
+            form = console.locator("form:has(input[name=room_id])")
+            form.locator("input[name=confirm]").check()
+            return form.locator("button[type=submit]")
+
+        answer["accept"] = False
+        end_session_button().click()  # dismissed: the session stays open
+        console.wait_for_timeout(500)
+        assert dialogs[2] == ("confirm", "确定现在结束考试吗？所有仍在作答的考试将收卷，已作答的答案保留。"), dialogs
+        assert session_status() == "open"
+        answer["accept"] = True
+        button = end_session_button()
+        with console.expect_navigation():
+            button.click()
+        assert len(dialogs) == 4 and session_status() == "closed"
+        assert not errors, errors
