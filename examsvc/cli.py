@@ -94,14 +94,25 @@ def db_group() -> None:
 @click.argument("revision", default="head")
 @with_appcontext
 def db_upgrade(revision: str) -> None:
-    """Apply migrations up to REVISION (default: head)."""
+    """Apply migrations up to REVISION (default: head), then load the occupation catalogue.
+
+    The catalogue (职业目录) is reference data that filing, blueprints and sessions need: without it a
+    fresh database accepts no filing application and no blueprint, so it is loaded (inserted or
+    updated from itembank's catalogue) by the same command that creates the schema.
+    """
+    from examsvc.db import unit_of_work
     from examsvc.migrate import upgrade
+    from examsvc.reference.service import load_occupations
 
     try:
         upgrade(current_app, revision)
     except ConfigError as exc:
         fail(str(exc), 2)
     click.echo(f"Database at {revision}: {database_label(current_app)}")
+    if revision == "head":
+        with unit_of_work() as session:
+            count = load_occupations(session, actor="system")
+        click.echo(f"Occupation catalogue: {count} occupations")
 
 
 @db_group.command("current")

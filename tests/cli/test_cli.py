@@ -102,6 +102,24 @@ def test_db_upgrade_creates_the_schema_and_hides_the_password(examsvc, empty_dat
     assert current.code == 0 and current.out.strip() not in ("", "(empty database)")
 
 
+def test_db_upgrade_loads_the_occupation_catalogue(examsvc, empty_database_url):
+    """A fresh database accepts filing applications and blueprints: the catalogue comes with the schema."""
+    from itembank.occupations import default_occupations
+
+    expected = len(list(default_occupations()))
+    for _ in range(2):  # a second upgrade updates the catalogue in place
+        result = examsvc("db", "upgrade", database_url=empty_database_url)
+        assert result.code == 0, result.err
+        assert f"Occupation catalogue: {expected} occupations" in result.out
+    engine = create_engine(empty_database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT code, name FROM occupations")).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == expected and ("6-18-01-01", "车工") in rows
+
+
 def test_db_upgrade_of_an_unreachable_database_is_one_clear_error(examsvc):
     result = examsvc("db", "upgrade", database_url=UNREACHABLE, env={"EXAMSVC_DATABASE_CONNECT_TIMEOUT": "2"})
     line = result.one_clear_error()
