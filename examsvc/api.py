@@ -99,10 +99,11 @@ def init_app(app: Flask) -> None:
     from examsvc.supervision.api import bp as cases_bp, calendar_bp
     from examsvc.supervision.people_api import bp as people_bp
     from examsvc.sessions.api import bp as sessions_bp
+    from examsvc.sessions.materials_api import bp as materials_bp
     from examsvc.archives.api import bp as archives_bp
     from examsvc.notifications.api import bp as notifications_bp
 
-    for blueprint in (tokens_bp, me_bp, analysis_bp, institutions_bp, audit_bp, bank_bp, papers_bp, sessions_bp, certificates_bp, grading_bp, results_bp, cases_bp, calendar_bp, people_bp, filing_bp, archives_bp, notifications_bp):
+    for blueprint in (tokens_bp, me_bp, analysis_bp, institutions_bp, audit_bp, bank_bp, papers_bp, sessions_bp, certificates_bp, grading_bp, results_bp, cases_bp, calendar_bp, people_bp, filing_bp, archives_bp, notifications_bp, materials_bp):
         api.register_blueprint(blueprint, url_prefix=f"/api/v1{blueprint.url_prefix or ''}")
 
 

@@ -37,8 +37,10 @@ EMPTY_ROOM_ROWS = 2
 
 def init_app(app: Flask) -> None:
     from examsvc.sessions import candidate_routes, console_routes  # noqa: F401  (they add their routes to bp)
+    from examsvc.sessions import material_routes  # adds the review materials' routes to bp, and its own
 
     app.register_blueprint(bp)
+    material_routes.init_app(app)
 
 
 def _actor() -> Any:

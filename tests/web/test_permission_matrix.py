@@ -261,3 +261,25 @@ def test_institution_staff_of_a_get_403_on_b(app, routes, signed_up):
     for route in scoped:
         assert request(client, route, url_for_route(app, route, signed_up["B"]), {}).status_code == 403, route
         assert request(client, route, url_for_route(app, route, signed_up["A"]), {}).status_code != 403, route
+
+
+def test_the_review_materials_routes_declare_their_permissions(routes):
+    """Review materials (综合评审材料): the declared permission turns away roles that never qualify; the
+    service then decides per candidate (tests/materials)."""
+    seen = {(r.endpoint, r.method): (r.permission, r.institution_arg, r.candidate_only) for r in routes}
+    view, manage = (Permission.INSTITUTION_VIEW, None, False), (Permission.INSTITUTION_MANAGE, None, False)
+    candidate = (None, None, True)
+    assert seen[("sessions.materials_page", "GET")] == view
+    assert seen[("sessions.download_material", "GET")] == view
+    assert seen[("sessions.upload_material", "POST")] == manage
+    assert seen[("sessions.delete_material", "POST")] == manage
+    assert seen[("api_materials.SessionMaterials", "GET")] == view
+    assert seen[("api_materials.CandidateMaterials", "GET")] == view
+    assert seen[("api_materials.CandidateMaterials", "POST")] == manage
+    assert seen[("api_materials.MaterialById", "GET")] == view
+    assert seen[("api_materials.MaterialById", "DELETE")] == manage
+    for endpoint, method in [("my_materials.mine", "GET"), ("my_materials.upload_mine", "POST"),
+                             ("my_materials.delete_mine", "POST"), ("my_materials.download_mine", "GET"),
+                             ("my_materials_api.mine_json", "GET"), ("my_materials_api.upload_mine_json", "POST"),
+                             ("my_materials_api.delete_mine_json", "DELETE")]:
+        assert seen[(endpoint, method)] == candidate, endpoint
