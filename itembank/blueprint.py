@@ -44,8 +44,8 @@ from itembank.occupations import Occupation
 
 __all__ = [
     "Blueprint", "BlueprintError", "BlueprintLimits", "BlueprintProblem", "Element",
-    "ItemTypeSpec", "PaperSpec", "RubricCriterion", "ScopeNode", "SkillTask",
-    "load_blueprint", "parse_blueprint", "BLUEPRINT_SUFFIXES", "COMPONENTS", "DEFAULT_LIMITS",
+    "ItemTypeSpec", "PaperSpec", "RubricCriterion", "ScopeNode", "SkillModule", "SkillTask",
+    "load_blueprint", "parse_blueprint", "task_from_dict", "task_to_dict", "BLUEPRINT_SUFFIXES", "COMPONENTS", "DEFAULT_LIMITS",
     "IMPORTANCE_LEVELS", "ITEM_TYPES", "MIN_X_SHARE", "MAX_Y_SHARE", "MAX_Z_SHARE",
     "MIN_DURATION_MINUTES", "MIN_SCOPE_DEPTH", "MAX_SCOPE_DEPTH", "WEIGHT_TOLERANCE",
 ]
@@ -155,8 +155,15 @@ class SkillTask:
     points : float
         Equal to the sum of the rubric's points.
     materials : tuple of str
-        Stock, equipment, tools and gauges prepared for the candidate (备料, 设备, 工量具).
+        Stock, tools and gauges prepared for the candidate (备料, 工量具).
     rubric : tuple of RubricCriterion
+    module : str
+        Code of the :class:`SkillModule` whose pool holds the task; ``""`` when the blueprint
+        declares no modules.
+    equipment : tuple of str
+        The workstation and its machines (工位、设备清单).
+    vetoes : tuple of str
+        Veto items (否决项): safety breaches (撞刀、未停车测量 ...) that zero the whole task.
     """
 
     code: str
@@ -166,6 +173,22 @@ class SkillTask:
     points: float
     materials: tuple[str, ...] = ()
     rubric: tuple[RubricCriterion, ...] = ()
+    module: str = ""
+    equipment: tuple[str, ...] = ()
+    vetoes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SkillModule:
+    """A module (模块) of a skill or review paper: a pool of interchangeable tasks of equal
+    points and time, of which a paper draws ``draw``.
+
+    TOML: ``[[paper.modules]] code = "M1" name = "车削加工" draw = 1``.
+    """
+
+    code: str
+    name: str
+    draw: int = 1
 
 
 @dataclass(frozen=True)
@@ -195,7 +218,10 @@ class PaperSpec:
     key_balance_band : (float, float)
         Each key letter's share among the choice items must lie in this band.
     skill_tasks : tuple of SkillTask
-        The tasks of a skill or review component, points adding up to ``total_points``.
+        The tasks of a skill or review component: without modules every task is on each
+        paper and their points add up to ``total_points``; with modules they form the task pools.
+    skill_modules : tuple of SkillModule
+        The modules a paper draws its tasks from; ``sum(draw x points)`` is ``total_points``.
     """
 
     duration_minutes: int
@@ -210,11 +236,24 @@ class PaperSpec:
     multiple_choice_scoring: str = DEFAULT_MC_SCORING
     key_balance_band: tuple[float, float] = DEFAULT_KEY_BALANCE_BAND
     skill_tasks: tuple[SkillTask, ...] = ()
+    skill_modules: tuple[SkillModule, ...] = ()
 
     @property
     def item_count(self) -> int:
-        """Number of items (or tasks) of the paper."""
-        return sum(spec.count for spec in self.item_types) or len(self.skill_tasks)
+        """Number of items (or tasks) of one paper."""
+        return (sum(spec.count for spec in self.item_types)
+                or sum(module.draw for module, _ in self.task_pools()))
+
+    def task_pools(self) -> list[tuple[SkillModule, tuple[SkillTask, ...]]]:
+        """Each module with its pool of tasks, in document order.
+
+        A blueprint without modules draws every task: each task is then a module of its own
+        (code and name of the task, draw 1).
+        """
+        if not self.skill_modules:
+            return [(SkillModule(task.code, task.title, 1), (task,)) for task in self.skill_tasks]
+        return [(module, tuple(t for t in self.skill_tasks if t.module == module.code))
+                for module in self.skill_modules]
 
 
 @dataclass(frozen=True)
@@ -324,7 +363,9 @@ class Blueprint:
                 "min_approved_items_per_element": paper.min_approved_items_per_element,
                 "multiple_choice_scoring": paper.multiple_choice_scoring,
                 "key_balance_band": list(paper.key_balance_band),
-                "skill_tasks": [_task_to_dict(task) for task in paper.skill_tasks],
+                "skill_tasks": [task_to_dict(task) for task in paper.skill_tasks],
+                **({"modules": [{"code": m.code, "name": m.name, "draw": m.draw}
+                                for m in paper.skill_modules]} if paper.skill_modules else {}),
             },
         }
 
@@ -353,14 +394,42 @@ def _node_to_dict(node: ScopeNode) -> dict[str, Any]:
     return data
 
 
-def _task_to_dict(task: SkillTask) -> dict[str, Any]:
-    return {
+#: Task fields written only when set, so that the content hash of a blueprint that does not use
+#: them is the same as before they existed (an unchanged file is not a new version).
+_OPTIONAL_TASK_FIELDS = ("module", "equipment", "vetoes")
+
+
+def task_to_dict(task: SkillTask) -> dict[str, Any]:
+    """Plain data (JSON-ready) of a task that :func:`task_from_dict` reads back to an equal task.
+
+    Used by :meth:`Blueprint.to_dict` and for the task snapshots of a skill paper.
+    ``module``, ``equipment`` and ``vetoes`` are left out when empty.
+    """
+    data: dict[str, Any] = {
         "code": task.code, "title": task.title, "element_codes": list(task.element_codes),
         "time_minutes": task.time_minutes, "points": task.points,
         "materials": list(task.materials),
         "rubric": [{"code": c.code, "description": c.description, "points": c.points,
                     "deduction_rule": c.deduction_rule} for c in task.rubric],
     }
+    optional = {"module": task.module, "equipment": list(task.equipment), "vetoes": list(task.vetoes)}
+    data.update({key: optional[key] for key in _OPTIONAL_TASK_FIELDS if optional[key]})
+    return data
+
+
+def task_from_dict(data: Mapping[str, Any]) -> SkillTask:
+    """The task :func:`task_to_dict` wrote (or a validated blueprint's task data).
+
+    The data is trusted: blueprint files are validated by :func:`parse_blueprint` first.
+    """
+    return SkillTask(
+        code=data["code"], title=data["title"], element_codes=tuple(data["element_codes"]),
+        time_minutes=data["time_minutes"], points=data["points"],
+        materials=tuple(data.get("materials", ())),
+        rubric=tuple(RubricCriterion(c["code"], c["description"], c["points"], c.get("deduction_rule", ""))
+                     for c in data["rubric"]),
+        module=data.get("module", ""), equipment=tuple(data.get("equipment", ())),
+        vetoes=tuple(data.get("vetoes", ())))
 
 
 # --------------------------------------------------------------------------------------------
@@ -401,13 +470,8 @@ def _build(data: Mapping[str, Any]) -> Blueprint:
             min_approved_items_per_element=paper["min_approved_items_per_element"],
             multiple_choice_scoring=paper["multiple_choice_scoring"],
             key_balance_band=tuple(paper["key_balance_band"]),
-            skill_tasks=tuple(
-                SkillTask(code=t["code"], title=t["title"], element_codes=tuple(t["element_codes"]),
-                          time_minutes=t["time_minutes"], points=t["points"],
-                          materials=tuple(t["materials"]),
-                          rubric=tuple(RubricCriterion(c["code"], c["description"], c["points"],
-                                                       c["deduction_rule"]) for c in t["rubric"]))
-                for t in paper["skill_tasks"]),
+            skill_tasks=tuple(task_from_dict(t) for t in paper["skill_tasks"]),
+            skill_modules=tuple(SkillModule(m["code"], m["name"], m["draw"]) for m in paper["modules"]),
         ),
     )
 

@@ -211,6 +211,17 @@ class SkillTaskSchema(Schema):
     points = _Number(required=True)
     materials = fields.List(_Text(), load_default=list)
     rubric = fields.List(fields.Nested(RubricCriterionSchema), required=True)
+    module = _Text(load_default="")
+    equipment = fields.List(_Text(), load_default=list)
+    vetoes = fields.List(_Text(), load_default=list)
+
+
+class SkillModuleSchema(Schema):
+    """A module (模块) of tasks: ``{code, name, draw}``; a paper draws ``draw`` of its tasks."""
+
+    code = _Text(required=True)
+    name = _Text(required=True)
+    draw = _int(load_default=1)
 
 
 class PaperSpecSchema(Schema):
@@ -229,6 +240,7 @@ class PaperSpecSchema(Schema):
                                             validate=validate.OneOf(MC_SCORING_RULES))
     key_balance_band = fields.Tuple((_Number(), _Number()), load_default=DEFAULT_KEY_BALANCE_BAND)
     skill_tasks = fields.List(fields.Nested(SkillTaskSchema), load_default=list)
+    modules = fields.List(fields.Nested(SkillModuleSchema), load_default=list)
 
 
 class BlueprintSchema(Schema):
@@ -530,10 +542,14 @@ class _Checker:
         self.key_band(value("key_balance_band", DEFAULT_KEY_BALANCE_BAND))
         count = self.item_types(paper.get("item_types", []), component, total)
         tasks = paper.get("skill_tasks", [])
+        modules = paper.get("modules", [])
         if component == "theory":
             if isinstance(tasks, list) and tasks:
                 self.add("paper.skill_tasks", "item_type_component",
                          "理论知识考核不应有操作技能试题", "a theory paper has no skill tasks")
+            if isinstance(modules, list) and modules:
+                self.add("paper.modules", "item_type_component",
+                         "理论知识考核不应有操作技能模块", "a theory paper has no task modules")
             n = len(self.elements)
             if count and n and per_element is not None and per_element >= 1 \
                     and count > n * per_element:
@@ -546,7 +562,10 @@ class _Checker:
                          f"试卷共 {count} 题，无法覆盖 {coverage:.0%} 的鉴定点（{n} 个）",
                          f"{count} items cannot cover {coverage:.0%} of {n} elements")
         elif component in ("skill", "review"):
-            task_count = self.skill_tasks(tasks, total, duration)
+            if isinstance(modules, list) and modules:
+                task_count = self.modules(modules, tasks, total, duration)
+            else:
+                task_count = self.skill_tasks(tasks, total, duration)
             if count is not None and count and task_count is not None and count != task_count:
                 self.add("paper.item_types", "counts_total",
                          f"题型表列出 {count} 道操作题，实有 {task_count} 道",
@@ -604,15 +623,95 @@ class _Checker:
         return count
 
     def skill_tasks(self, tasks: Any, total: float | None, duration: int | None) -> int | None:
+        """Tasks without modules: every task is on the paper."""
+        values = self.task_list(tasks, module_codes=None)
+        if values is None:
+            return None
+        complete = len(values) == len(tasks)
+        points = [p for p, _ in values.values()]
+        if complete and None not in points and total is not None:
+            points_sum = math.fsum(points)
+            if not self.close(points_sum, total):
+                self.add("paper.skill_tasks", "tasks_total",
+                         f"各试题配分之和为 {_fmt(points_sum)}，应为 {_fmt(total)}",
+                         f"task points add up to {_fmt(points_sum)}, expected {_fmt(total)}")
+        self.paper_time([t for _, t in values.values()] if complete else [None], duration)
+        return len(tasks)
+
+    def paper_time(self, times: list[int | None], duration: int | None) -> None:
+        if not times or None in times or duration is None or sum(times) <= duration:
+            return
+        self.add("paper.skill_tasks", "task_time",
+                 f"各试题考核时间合计 {sum(times)} 分钟，超过考核时长 {duration} 分钟",
+                 f"task times add up to {sum(times)} min, more than the {duration} min duration")
+
+    def modules(self, modules: list, tasks: Any, total: float | None, duration: int | None) -> int | None:
+        """Task pools: module codes unique, each task in a declared module, one module's tasks
+        alike in points and time, ``1 <= draw <= pool size``, and per paper ``sum(draw x points)``
+        equal to the total and ``sum(draw x time)`` within the duration."""
+        declared: set[str] = set()
+        for i, module in _dicts(modules):
+            code = module.get("code")
+            if isinstance(code, str) and code.strip():
+                if code.strip() in declared:
+                    self.add(f"paper.modules[{i}].code", "code_unique", f"模块代码 {code} 重复",
+                             f"module code {code} is used twice")
+                declared.add(code.strip())
+        values = self.task_list(tasks, module_codes=declared)
+        if values is None:
+            return None
+        per_paper = [self.module(i, module, tasks, values) for i, module in _dicts(modules)]
+        complete = len(per_paper) == len(modules) and all(None not in entry for entry in per_paper)
+        if complete and total is not None:
+            points_sum = math.fsum(d * p for d, p, _ in per_paper)
+            if not self.close(points_sum, total):
+                self.add("paper.modules", "tasks_total",
+                         f"各模块抽题数 × 试题配分之和为 {_fmt(points_sum)}，应为 {_fmt(total)}",
+                         f"draw x task points over the modules add up to {_fmt(points_sum)}, "
+                         f"expected {_fmt(total)}")
+        self.paper_time([d * t for d, _, t in per_paper] if complete else [None], duration)
+        return sum(d for d, _, _ in per_paper if d is not None)
+
+    def module(self, i: int, module: Mapping, tasks: list, values: dict[int, tuple[float | None, int | None]]
+               ) -> tuple[int | None, float | None, int | None]:
+        """Checks one module's draw and pool; returns (draw, points, time) of one drawn task,
+        ``None`` where unknown or inconsistent."""
+        code = module.get("code")
+        code = code.strip() if isinstance(code, str) else code
+        pool = [j for j, task in _dicts(tasks)
+                if isinstance(task.get("module"), str) and task["module"].strip() == code]
+        draw = _int_value(module.get("draw", 1))
+        if draw is not None and not 1 <= draw <= len(pool):
+            self.add(f"paper.modules[{i}].draw", "module_draw",
+                     f"模块 {code} 抽取 {draw} 道题，应至少 1 道且不超过其题库中的 {len(pool)} 道",
+                     f"module {code} draws {draw} task(s): at least 1 and at most the "
+                     f"{len(pool)} in its pool")
+        points = {values[j][0] for j in pool if j in values} - {None}
+        times = {values[j][1] for j in pool if j in values} - {None}
+        if len(points) > 1 or len(times) > 1:
+            names = "、".join(str(tasks[j].get("code")) for j in pool)
+            self.add(f"paper.modules[{i}]", "module_uniform",
+                     f"模块 {code} 的试题（{names}）配分或考核时间不一致，不能互换",
+                     f"the tasks of module {code} ({names}) differ in points or time, so they "
+                     f"are not interchangeable")
+            return draw, None, None
+        return draw, next(iter(points), None), next(iter(times), None)
+
+    def task_list(self, tasks: Any, module_codes: set[str] | None
+                  ) -> dict[int, tuple[float | None, int | None]] | None:
+        """Checks of each task on its own; returns ``{index: (points, time)}`` of the tasks that
+        are tables (``None`` where a value is malformed), or ``None`` when ``tasks`` is not a list.
+
+        ``module_codes``: the declared modules, or ``None`` when the blueprint declares none."""
         if not isinstance(tasks, list):
             return None
         if not tasks:
             self.add("paper.skill_tasks", "item_type_component", "操作技能/综合评审试卷应列出考核试题",
                      "a skill or review paper lists its tasks")
-            return 0
+            return {}
         element_codes = {code for code, _ in self.elements}
         codes: set[str] = set()
-        points, times = [], []
+        values: dict[int, tuple[float | None, int | None]] = {}
         for i, task in _dicts(tasks):
             path = f"paper.skill_tasks[{i}]"
             code = task.get("code")
@@ -637,21 +736,25 @@ class _Checker:
                          "time must be > 0")
             if task_points is not None and task_points <= 0:
                 self.add(f"{path}.points", "positive", "配分应大于 0", "points must be > 0")
-            times.append(time)
-            points.append(task_points)
+            values[i] = (task_points, time)
             self.rubric(task.get("rubric"), path, code, task_points)
-        if len(points) == len(tasks) and None not in points and total is not None:
-            points_sum = math.fsum(points)
-            if not self.close(points_sum, total):
-                self.add("paper.skill_tasks", "tasks_total",
-                         f"各试题配分之和为 {_fmt(points_sum)}，应为 {_fmt(total)}",
-                         f"task points add up to {_fmt(points_sum)}, expected {_fmt(total)}")
-        if len(times) == len(tasks) and None not in times and duration is not None \
-                and sum(times) > duration:
-            self.add("paper.skill_tasks", "task_time",
-                     f"各试题考核时间合计 {sum(times)} 分钟，超过考核时长 {duration} 分钟",
-                     f"task times add up to {sum(times)} min, more than the {duration} min duration")
-        return len(tasks)
+            self.task_module(task.get("module", ""), path, code, module_codes)
+        return values
+
+    def task_module(self, module: Any, path: str, code: Any, module_codes: set[str] | None) -> None:
+        if not isinstance(module, str):
+            return
+        if module_codes is None:
+            if module.strip():
+                self.add(f"{path}.module", "task_module",
+                         f"试题 {code} 属于模块 {module}，但蓝图未列出任何模块（paper.modules）",
+                         f"task {code} names module {module} but the blueprint declares no modules "
+                         f"(paper.modules)")
+        elif module.strip() not in module_codes:
+            self.add(f"{path}.module", "task_module",
+                     f"试题 {code} 应属于已列出的模块之一（{'、'.join(sorted(module_codes))}）",
+                     f"task {code} must name one of the declared modules "
+                     f"({', '.join(sorted(module_codes))})")
 
     def rubric(self, rubric: Any, task_path: str, task_code: Any, task_points: float | None) -> None:
         if not isinstance(rubric, list):
