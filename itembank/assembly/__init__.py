@@ -16,7 +16,8 @@ Modules: :mod:`~itembank.assembly.spec` (what a paper must satisfy),
 ones), :mod:`~itembank.assembly.model` (the integer programme, solved with HiGHS),
 :mod:`~itembank.assembly.assemble` (the strategy), :mod:`~itembank.assembly.diagnose`
 (explanations in domain words), :mod:`~itembank.assembly.verify` (an independent recount of every
-rule), :mod:`~itembank.assembly.synthetic` (seeded synthetic banks for tests and benchmarks).
+rule), :mod:`~itembank.assembly.tasks` (task sets of skill papers from their
+modules' pools), :mod:`~itembank.assembly.synthetic` (seeded synthetic banks for tests and benchmarks).
 
 Reference: W. J. van der Linden, *Linear Models for Optimal Test Design*, Springer 2005.
 """
@@ -25,6 +26,7 @@ from itembank.assembly.allocation import largest_remainder, spec_from_blueprint
 from itembank.assembly.assemble import AssemblyResult, AssemblyVerificationError, assemble_forms
 from itembank.assembly.errors import AssemblyInfeasible, AssemblyTimeLimit, Conflict, Shortfall
 from itembank.assembly.pool import ItemPool, item_information
+from itembank.assembly.tasks import TaskDrawError, TaskShortfall, draw_task_sets
 from itembank.assembly.spec import (
     AssemblySpec, AssemblySpecError, ExposurePolicy, InformationTarget, ScopeTarget,
 )
@@ -34,7 +36,7 @@ from itembank.assembly.verify import RuleCheck, verify_forms
 __all__ = [
     "AssemblyInfeasible", "AssemblyResult", "AssemblySpec", "AssemblySpecError",
     "AssemblyTimeLimit", "AssemblyVerificationError", "Conflict", "ExposurePolicy",
-    "InformationTarget", "ItemPool", "RuleCheck", "ScopeTarget", "Shortfall", "assemble_forms",
-    "item_information", "largest_remainder", "spec_from_blueprint", "validate_spec",
-    "verify_forms", "with_options",
+    "InformationTarget", "ItemPool", "RuleCheck", "ScopeTarget", "Shortfall", "TaskDrawError",
+    "TaskShortfall", "assemble_forms", "draw_task_sets", "item_information", "largest_remainder",
+    "spec_from_blueprint", "validate_spec", "verify_forms", "with_options",
 ]

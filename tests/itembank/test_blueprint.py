@@ -113,8 +113,10 @@ def test_shipped_blueprint_loads(name):
         assert math.isclose(sum(s.count * s.points_each for s in paper.item_types), 100)
         assert paper.item_count <= len(elements) * paper.max_items_per_element
     else:
-        assert paper.duration_minutes >= 60 and 2 <= len(paper.skill_tasks) <= 3
-        assert math.isclose(sum(t.points for t in paper.skill_tasks), 100)
+        pools = paper.task_pools()  # a paper draws `draw` tasks of each module (each task its own without modules)
+        assert paper.duration_minutes >= 60 and 2 <= paper.item_count <= 3
+        assert math.isclose(sum(m.draw * tasks[0].points for m, tasks in pools), 100)
+        assert sum(m.draw * tasks[0].time_minutes for m, tasks in pools) <= paper.duration_minutes
         for task in paper.skill_tasks:
             assert math.isclose(sum(c.points for c in task.rubric), task.points)
             assert all(code in bp.element_codes for code in task.element_codes)
