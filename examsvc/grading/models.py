@@ -197,6 +197,9 @@ class ExaminerScore(Base):
     criteria: Mapped[dict[str, float]] = mapped_column(JSON)    # rubric criterion code -> points awarded
     total: Mapped[float]
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The task's veto items (否决项) this examiner marked, as written on the paper; any makes ``total`` 0.
+    vetoes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    veto_note: Mapped[str] = mapped_column(Text, default="")     # what happened, required with a veto
 
 
 class Resolution(Base):
