@@ -278,3 +278,17 @@ def test_the_api_applies_the_same_rules(app, session, review, username, reads):
     assert upload.status_code == 403 and upload.get_json()["code"] == "forbidden"
     assert client.delete(f"/api/v1/sessions/{sid}/materials/{material.id}", headers=auth).status_code == 403
     assert count(session) == 1
+
+
+def test_the_examiners_scoring_screen_links_the_candidates_files(app, session, review):
+    admin = staff(app, "admin_c")
+    post_file(admin, urls(review, 0)["page"], filename="技术总结-张三.pdf")
+    material = session.scalars(select(ReviewMaterial)).one()
+    sid, cid = review.exam_session.id, review.candidates[0].id
+    screen = staff(app, "examiner_c").get(f"/grading/sessions/{sid}/candidates/{cid}", headers=EN)
+    assert screen.status_code == 200
+    html = screen.get_data(as_text=True)
+    assert "Review materials" in html and "技术总结-张三.pdf" in html and urls(review)["file"](material.id) in html
+    assert "Delete" not in html.split("Review materials", 1)[1].split("</section>", 1)[0]
+    recused = staff(app, "recused_c").get(f"/grading/sessions/{sid}/candidates/{cid}", headers=EN)
+    assert "技术总结-张三.pdf" not in recused.get_data(as_text=True)
