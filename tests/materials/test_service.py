@@ -144,6 +144,19 @@ def test_only_review_sessions_take_materials(session, exam):
     assert own_reviews(session, candidate) == []
 
 
+def test_materials_are_final_once_the_session_is_closed(session, exam):
+    """The deadline's rule seen on a session closed through the product (a theory one: the rule does not
+    depend on the component)."""
+    from examsvc.sessions.console import close_session
+
+    candidate = exam["candidates"][0]
+    assert materials.closed_reason(session, exam["session"], candidate) is None
+    close_session(session, exam["session"], exam["invigilators"][0])
+    session.commit()
+    closed = materials.closed_reason(session, exam["session"], candidate)
+    assert isinstance(closed, Conflict) and closed.code == "materials.closed" and closed.field == "session"
+
+
 # --- who may change ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("who", ["other_candidate", "other_admin", "examiner", "region", "baotou", "invigilator",
