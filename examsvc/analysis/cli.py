@@ -50,17 +50,18 @@ def _analyse_file(path: Path, key: str | None, missing_codes: tuple[str, ...], m
 
     if not path.exists():
         fail(f"{path}: no such file", 2)
+    minimums = _minimums()
     try:
         table = read_response_csv(path)
         cells = table.cells
         if key is not None:
             keys = [k.strip() for k in key.split(",")]
             report = analyse(cells, key=keys, item_names=table.item_names, missing_code=list(missing_codes) or "",
-                             irt_model=model)
+                             irt_model=model, minimums=minimums)
         else:
             if missing_codes:
                 cells = np.where(np.isin(cells, list(missing_codes)), "", cells)
-            report = analyse(cells, item_names=table.item_names, irt_model=model)
+            report = analyse(cells, item_names=table.item_names, irt_model=model, minimums=minimums)
     except ItemBankError as exc:
         fail(f"{getattr(exc, 'field', '') or path}: {getattr(exc, 'message_en', exc)}")
         return
@@ -68,6 +69,22 @@ def _analyse_file(path: Path, key: str | None, missing_codes: tuple[str, ...], m
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, allow_nan=False, indent=1))
         return
     _print_report(report)
+
+
+def _minimums():
+    """The smallest samples of the settings (``ANALYSIS_MIN_N_*``; their defaults outside an app)."""
+    from flask import current_app, has_app_context
+
+    from examsvc.analysis.compute import minimums_from
+    from examsvc.cli import fail
+    from examsvc.config import DEFAULTS
+    from examsvc.errors import ServiceError
+
+    config = current_app.config if has_app_context() else {name: value for name, (value, _) in DEFAULTS.items()}
+    try:
+        return minimums_from(config)
+    except ServiceError as exc:
+        fail(f"{exc.field}: {exc.message_en}", 2)
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -131,6 +148,10 @@ def _analyse_sessions(session_ids: list[int], as_json: bool) -> None:
             flagged = sum(1 for s in statistics if s.flags)
             click.echo(f"analysis run {run_id}: {run.n_examinees} candidates, {run.n_items} item versions, "
                        f"{flagged} flagged; see /analysis/runs/{run_id}")
+            for form in (run.summary or {}).get("forms", []):
+                for note in form.get("notes", []):
+                    if note.get("code") == "sample.too_small":
+                        click.echo(f"form {form.get('form_label')}: {note['message_en']}")
 
 
 def _claim(job_id: int) -> None:

@@ -22,10 +22,11 @@ import numpy as np
 
 from examsvc.analysis.responses import FormResponses
 from itembank.errors import ItemBankError
-from itembank.psychometrics import FlagThresholds, GroupSpec, analyse, test_information, to_jsonable
+from itembank.psychometrics import FlagThresholds, GroupSpec, SampleMinimums, analyse, test_information, to_jsonable
 from itembank.psychometrics.irt import IRTResult
 
-__all__ = ["FormAnalysis", "analyse_form", "pool_rows", "thresholds_from", "THETA_GRID", "DIF_VARIABLES"]
+__all__ = ["FormAnalysis", "analyse_form", "pool_rows", "thresholds_from", "minimums_from", "THETA_GRID",
+           "DIF_VARIABLES"]
 
 #: Ability points of the stored test information curve.
 THETA_GRID = np.round(np.linspace(-4.0, 4.0, 81), 2)
@@ -46,6 +47,25 @@ def thresholds_from(config: Mapping[str, Any]) -> FlagThresholds:
         miskey_key_max_r=float(config["ANALYSIS_MISKEY_KEY_MAX_R"]),
         missing_rate_max=float(config["ANALYSIS_MISSING_RATE_MAX"]),
         fit_min=float(config["ANALYSIS_FIT_MIN"]), fit_max=float(config["ANALYSIS_FIT_MAX"]))
+
+
+#: The settings of :class:`SampleMinimums`, by its field names.
+MINIMUM_SETTINGS = {"classical": "ANALYSIS_MIN_N_CLASSICAL_FLAGS", "rasch": "ANALYSIS_MIN_N_RASCH",
+                    "two_pl": "ANALYSIS_MIN_N_2PL", "three_pl": "ANALYSIS_MIN_N_3PL"}
+
+
+def minimums_from(config: Mapping[str, Any]) -> SampleMinimums:
+    """The smallest samples of the service's settings (``ANALYSIS_MIN_N_*``), each at least 2."""
+    from examsvc.errors import ValidationFailed
+
+    values = {}
+    for field, setting in MINIMUM_SETTINGS.items():
+        value = config[setting]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+            raise ValidationFailed(f"{setting} 应为不小于 2 的整数", f"{setting} must be a whole number of at least 2",
+                                   field=setting)
+        values[field] = value
+    return SampleMinimums(**values)
 
 
 @dataclass
@@ -107,8 +127,9 @@ def _observed_icc(scored: np.ndarray, theta: np.ndarray) -> dict[str, Any]:
 
 
 def analyse_form(form: FormResponses, *, irt_model: str | None, thresholds: FlagThresholds,
-                 dif_min_group: int) -> FormAnalysis:
-    """Analyse one form (see the module docstring); a form that cannot be analysed gets a note."""
+                 dif_min_group: int, minimums: SampleMinimums | None = None) -> FormAnalysis:
+    """Analyse one form (see the module docstring); a form that cannot be analysed gets a note.
+    Below ``minimums`` the statistics the sample is too small for are left out, with a note."""
     label = form.paper.form_label
     base = {"paper_id": form.paper.id, "form_label": label, "title": form.paper.title, "n": form.n,
             "n_items": len(form.positions), "session_ids": form.session_ids,
@@ -120,7 +141,7 @@ def analyse_form(form: FormResponses, *, irt_model: str | None, thresholds: Flag
     groups, used = _groups(form, max(20, dif_min_group))
     try:
         report = analyse(form.codes, key=form.keys, item_names=[str(p) for p in form.positions],
-                         irt_model=irt_model, groups=groups, thresholds=thresholds)
+                         irt_model=irt_model, groups=groups, thresholds=thresholds, minimums=minimums)
     except ItemBankError as exc:
         note = {"code": getattr(exc, "code", "analysis.failed"), "message": getattr(exc, "message", str(exc)),
                 "message_en": getattr(exc, "message_en", str(exc)), "items": []}

@@ -11,7 +11,7 @@ item version — all in the job's one transaction, so a failed run leaves nothin
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable
 
 from flask import current_app
@@ -19,7 +19,7 @@ from sqlalchemy import event, func, insert, select
 from sqlalchemy.orm import Session
 
 from examsvc import clock
-from examsvc.analysis.compute import analyse_form, pool_rows, thresholds_from
+from examsvc.analysis.compute import analyse_form, minimums_from, pool_rows, thresholds_from
 from examsvc.analysis.models import AnalysisRun, AnalysisRunSession, ItemStatistic
 from examsvc.analysis.responses import load_forms
 from examsvc.audit.service import record
@@ -31,7 +31,7 @@ from examsvc.grading.models import ResultPublication
 from examsvc.jobs.models import Job
 from examsvc.jobs.service import enqueue, job_handler, mark_done
 from examsvc.sessions.models import ExamSession
-from itembank.psychometrics import to_jsonable
+from itembank.psychometrics import SampleMinimums, to_jsonable
 
 Progress = Callable[[float, str], None]
 JOB_KIND = "analysis.run"
@@ -70,7 +70,7 @@ def analysis_params(config: Any) -> dict[str, Any]:
         raise ValidationFailed(f"ANALYSIS_IRT_MODEL 应为 {IRT_MODELS} 之一", f"ANALYSIS_IRT_MODEL must be one of {IRT_MODELS}",
                                field="irt_model")
     return {"irt_model": None if model == "none" else model, "dif_min_group": int(config["ANALYSIS_DIF_MIN_GROUP"]),
-            "thresholds": to_jsonable(thresholds_from(config))}
+            "thresholds": to_jsonable(thresholds_from(config)), "minimums": asdict(minimums_from(config))}
 
 
 def start_analysis(session: Session, session_ids: Iterable[int], actor: Any, *, trigger: str = "manual"
@@ -192,12 +192,14 @@ def run_analysis(session: Session, run: AnalysisRun, progress: Progress = lambda
         raise Conflict("该分析已完成", "the run is already done", field="run_id")
     params = run.params
     thresholds = thresholds_from_params(params["thresholds"])
+    # Runs queued before the minimums existed have none in their parameters: analysed as then.
+    minimums = SampleMinimums(**params["minimums"]) if params.get("minimums") else None
     progress(0.05, "loading responses")
     forms = load_forms(session, run.session_ids)
     summaries, by_version = [], defaultdict(list)
     for index, form in enumerate(forms):
         progress(0.1 + 0.8 * index / max(1, len(forms)), f"analysing form {form.paper.form_label} ({form.n})")
-        result = analyse_form(form, irt_model=params["irt_model"], thresholds=thresholds,
+        result = analyse_form(form, irt_model=params["irt_model"], thresholds=thresholds, minimums=minimums,
                               dif_min_group=params["dif_min_group"])
         summaries.append(result.summary)
         for version_id, row in result.items.items():

@@ -9,6 +9,7 @@ Modules, one concept each:
 * :mod:`.polytomous` - graded response, generalized and plain partial credit models;
 * :mod:`.dif` - Mantel-Haenszel DIF with ETS classes and purification;
 * :mod:`.flags` - item flags against configurable thresholds;
+* :mod:`.samples` - the smallest samples for which each statistic is reported;
 * :mod:`.report` - :func:`analyse`, everything at once, and its JSON form.
 
 Errors are :class:`itembank.errors.InvalidValue` (bad input, with a stable ``code``) or
@@ -32,6 +33,7 @@ from itembank.psychometrics.polytomous import (PolytomousResult, category_probab
                                                fit_polytomous)
 from itembank.psychometrics.report import (FullReport, GroupSpec, ResponseTable, analyse,
                                            read_response_csv)
+from itembank.psychometrics.samples import SampleMinimums
 
 __all__ = [
     "MISSING", "Note", "PsychometricsError", "ScoreMatrix", "as_score_matrix",
@@ -45,4 +47,5 @@ __all__ = [
     "IRTResult", "fit_irt", "item_information", "probability", "test_information",
     "PolytomousResult", "category_probabilities", "fit_polytomous",
     "FullReport", "GroupSpec", "ResponseTable", "analyse", "read_response_csv",
+    "SampleMinimums",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
@@ -30,6 +30,7 @@ from itembank.psychometrics.distractors import (DistractorResult, ScoredResponse
 from itembank.psychometrics.flags import FlagThresholds, ItemFlag, flag_items
 from itembank.psychometrics.irt import IRTResult, fit_irt
 from itembank.psychometrics.polytomous import PolytomousResult, fit_polytomous
+from itembank.psychometrics.samples import SampleMinimums
 
 __all__ = ["FullReport", "GroupSpec", "ResponseTable", "analyse", "read_response_csv",
            "REPORT_SCHEMA"]
@@ -162,7 +163,7 @@ def analyse(data: Any, *, key: Sequence[Any] | None = None,
             missing: Literal["incorrect", "listwise"] = "incorrect",
             irt_model: str | None = "2pl", groups: Mapping[str, GroupSpec] | None = None,
             thresholds: FlagThresholds | None = None, group_fraction: float = GROUP_FRACTION,
-            include_examinees: bool = False) -> FullReport:
+            include_examinees: bool = False, minimums: SampleMinimums | None = None) -> FullReport:
     """Analyse a response matrix end to end.
 
     Parameters
@@ -178,6 +179,11 @@ def analyse(data: Any, *, key: Sequence[Any] | None = None,
     groups : mapping of variable name to GroupSpec, optional
         DIF variables, e.g. ``{"language": GroupSpec(langs, reference="zh")}`` (0/1 items only).
     thresholds : FlagThresholds, optional
+    minimums : SampleMinimums, optional
+        Smallest samples (see :mod:`.samples`). Below ``classical`` the reliability (alpha,
+        KR-20, SEM, alpha-if-deleted) is NaN and no item is flagged; below the IRT model's
+        minimum no IRT model is fitted; each with a ``sample.too_small`` note. ``None``: no
+        minimums (every statistic the data allow).
 
     Raises
     ------
@@ -200,6 +206,15 @@ def analyse(data: Any, *, key: Sequence[Any] | None = None,
     else:
         matrix = as_score_matrix(data, max_scores=max_scores, item_names=item_names)
     classical = classical_statistics(matrix, missing=missing, group_fraction=group_fraction)
+    n = classical.n_examinees
+    classical_small = minimums is not None and n < minimums.classical
+    if classical_small:
+        classical = replace(classical, alpha=float("nan"), kr20=None if classical.kr20 is None else float("nan"),
+                            sem=float("nan"), alpha_if_deleted=np.full(classical.n_items, np.nan))
+        notes.append(Note("sample.too_small", f"作答人数 {n} 少于 {minimums.classical}，样本太小：不报告信度"
+                          "（α、KR-20、测量标准误），不做题目预警",
+                          f"{n} examinees, fewer than {minimums.classical}: the sample is too small for "
+                          "reliability (alpha, KR-20, SEM) and item flags, which are not reported"))
     irt = None
     if irt_model is not None:
         model = irt_model.lower()
@@ -211,8 +226,16 @@ def analyse(data: Any, *, key: Sequence[Any] | None = None,
                               f"the test has polytomous items: {model} replaced by the graded "
                               "response model"))
             model = "grm"
+        if minimums is not None and n < minimums.for_irt(model):
+            need = minimums.for_irt(model)
+            notes.append(Note("sample.too_small", f"作答人数 {n} 少于 {need}，样本太小：不做 {model.upper()} "
+                              "IRT 分析", f"{n} examinees, fewer than {need}: the sample is too small for "
+                              f"the {model.upper()} IRT model, which is not fitted"))
+            model = None
         try:
-            if model in ("rasch", "2pl", "3pl"):
+            if model is None:
+                pass
+            elif model in ("rasch", "2pl", "3pl"):
                 irt = fit_irt(matrix, model)
             else:
                 irt = fit_polytomous(matrix, model, max_scores=matrix.max_scores)
@@ -227,8 +250,8 @@ def analyse(data: Any, *, key: Sequence[Any] | None = None,
             continue
         dif_results.append(mantel_haenszel_dif(matrix, spec.labels, reference=spec.reference,
                                                focal=spec.focal, variable=variable))
-    flags = flag_items(classical, thresholds, distractors=distractors, irt=irt,
-                       dif=tuple(dif_results))
+    flags = [] if classical_small else flag_items(classical, thresholds, distractors=distractors, irt=irt,
+                                                  dif=tuple(dif_results))
     totals = np.where(matrix.scores < 0, 0, matrix.scores).sum(axis=1) if include_examinees \
         else np.zeros(0)
     return FullReport(classical, distractors, irt, tuple(dif_results), tuple(flags), thresholds,
