@@ -9,7 +9,7 @@ from examsvc.bank.models import (  # noqa: F401
     Asset, BlueprintVersion, EnemyGroup, EnemyMember, ExamBlueprint, ImportJob, Item, ItemVersion, Review,
 )
 from examsvc.jobs.models import Job  # noqa: F401
-from examsvc.papers.models import AssemblyRun, Paper, PaperItem  # noqa: F401
+from examsvc.papers.models import AssemblyRun, Paper, PaperItem, PaperTask  # noqa: F401
 from examsvc.delivery.models import Answer, Attempt  # noqa: F401
 from examsvc.sessions.models import (  # noqa: F401
     Candidate, ExamSession, Incident, SessionPaper, SessionRoom, StaffAssignment,

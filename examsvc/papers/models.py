@@ -1,4 +1,5 @@
-"""Papers (试卷): assembled forms as immutable snapshots of item versions, points and keys."""
+"""Papers (试卷): assembled forms as immutable snapshots of item versions, points and keys (theory),
+or of the drawn tasks with their rubrics (skill and review papers: :class:`PaperTask`, no items)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,8 @@ class Paper(Base):
     run: Mapped[AssemblyRun] = relationship(back_populates="papers")
     items: Mapped[list["PaperItem"]] = relationship(back_populates="paper", order_by="PaperItem.position",
                                                     cascade="all, delete-orphan", lazy="selectin")
+    tasks: Mapped[list["PaperTask"]] = relationship(back_populates="paper", order_by="PaperTask.position",
+                                                    cascade="all, delete-orphan", lazy="selectin")
 
 
 class PaperItem(Base):
@@ -77,3 +80,21 @@ class PaperItem(Base):
     key: Mapped[list[str]] = mapped_column(JSON)
 
     paper: Mapped[Paper] = relationship(back_populates="items")
+
+
+class PaperTask(Base):
+    """One task of a skill or review paper: the task as drawn, snapshotted whole
+    (``itembank.blueprint.task_to_dict``), so the paper never changes with a later blueprint."""
+
+    __tablename__ = "paper_tasks"
+    __table_args__ = (UniqueConstraint("paper_id", "position"), UniqueConstraint("paper_id", "task_code"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    module_code: Mapped[str] = mapped_column(String(32))
+    task_code: Mapped[str] = mapped_column(String(32))
+    points: Mapped[float]
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    paper: Mapped[Paper] = relationship(back_populates="tasks")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from examsvc.bank.models import BlueprintVersion, ItemVersion
 from examsvc.bank.service import blueprint_of
 from examsvc.papers.models import Paper, PaperItem, PaperStatus
+from examsvc.papers.skill import TASK_COMPONENTS, task_report
 from itembank.assembly import item_information, spec_from_blueprint
 
 THETA_GRID = [round(x, 1) for x in np.linspace(-3, 3, 13)]
@@ -19,9 +20,12 @@ THETA_GRID = [round(x, 1) for x in np.linspace(-3, 3, 13)]
 
 def paper_report(session: Session, paper: Paper) -> dict[str, Any]:
     """Counts per type and scope against the blueprint, difficulty, key balance, information,
-    overlap with sibling forms and with papers already locked or used for the same blueprint."""
+    overlap with sibling forms and with papers already locked or used for the same blueprint.
+    A skill or review paper reports its modules and tasks instead (:func:`task_report`)."""
     version = session.get(BlueprintVersion, paper.blueprint_version_id)
     blueprint = blueprint_of(version)
+    if blueprint.component in TASK_COMPONENTS:
+        return task_report(session, paper, blueprint)
     spec = spec_from_blueprint(blueprint, forms=1,
                                overrides={k: v for k, v in paper.run.params.get("overrides", {}).items()
                                           if k in {"type_counts", "allocation_layer"}})

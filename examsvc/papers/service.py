@@ -2,7 +2,9 @@
 
 Assembly is allowed only where the institution may certify (``can_certify``); it runs as a
 background job (``papers.assemble``) and creates draft papers, or records why the bank cannot
-satisfy the blueprint. A locked paper never changes.
+satisfy the blueprint. A theory paper is solved from the item bank; a skill or review paper
+draws its tasks from the blueprint's module pools (:mod:`examsvc.papers.skill`). A locked paper
+never changes.
 """
 
 from __future__ import annotations
@@ -30,10 +32,13 @@ from examsvc.institutions.models import Institution
 from examsvc.institutions.service import Decision, can_certify
 from examsvc.jobs.models import Job
 from examsvc.jobs.service import enqueue, job_handler, mark_done
+from examsvc.papers import skill
 from examsvc.papers.models import AssemblyRun, Paper, PaperItem, PaperStatus
 from itembank.assembly import (
-    AssemblyInfeasible, AssemblySpecError, AssemblyTimeLimit, ItemPool, assemble_forms, spec_from_blueprint,
+    AssemblyInfeasible, AssemblySpecError, AssemblyTimeLimit, ItemPool, TaskDrawError, assemble_forms,
+    spec_from_blueprint,
 )
+from itembank.blueprint import Blueprint
 
 FORM_LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 MAX_FORMS = 12
@@ -62,16 +67,20 @@ def _spec(version: BlueprintVersion, forms: int, overrides: Mapping[str, Any]):
 
 def start_assembly(session: Session, *, institution: Institution, blueprint_version: BlueprintVersion, forms: int,
                    overrides: Mapping[str, Any] | None, actor: User) -> AssemblyRun:
-    """Check the request and queue the assembly; nothing is created when a rule says no."""
+    """Check the request and queue the assembly; nothing is created when a rule says no.
+
+    A theory blueprint is assembled from the bank; a skill or review blueprint draws task sets,
+    taking only ``seed`` (chosen now when left out, so the run is reproducible) and
+    ``allow_overlap`` as overrides."""
     blueprint = blueprint_version.blueprint
     can_certify(institution, blueprint.occupation_code, blueprint.level, clock.now().date()).raise_if_denied()
-    if blueprint.component != "theory":
-        raise ValidationFailed("自动组卷只用于理论知识试卷", "automatic assembly is for theory papers",
-                               field="blueprint_version_id")
     if not 1 <= forms <= MAX_FORMS:
         raise ValidationFailed(f"平行卷数量应为1-{MAX_FORMS}", f"forms must be between 1 and {MAX_FORMS}", field="forms")
     overrides = dict(overrides or {})
-    _spec(blueprint_version, forms, overrides)  # refuse contradictory overrides before queuing
+    if blueprint.component in skill.TASK_COMPONENTS:
+        overrides = skill.task_overrides(overrides)
+    else:
+        _spec(blueprint_version, forms, overrides)  # refuse contradictory overrides before queuing
     run = AssemblyRun(institution_id=institution.id, blueprint_version_id=blueprint_version.id, forms=forms,
                       params={"overrides": overrides}, status="queued", created_by=actor.id, created_at=clock.now())
     session.add(run)
@@ -160,6 +169,8 @@ def run_assembly(session: Session, run: AssemblyRun) -> AssemblyRun:
         raise Conflict("该组卷已完成", "the assembly run is already done", field="run_id")
     version = session.get(BlueprintVersion, run.blueprint_version_id)
     blueprint = blueprint_of(version)
+    if blueprint.component in skill.TASK_COMPONENTS:
+        return _draw_tasks(session, run, version, blueprint)
     pool, by_item, enemies = build_pool(session, version.blueprint_id)
     overrides = dict(run.params.get("overrides", {}))
     overrides.setdefault("enemy_groups", [sorted(g) for g in enemies])
@@ -185,10 +196,7 @@ def run_assembly(session: Session, run: AssemblyRun) -> AssemblyRun:
     points = dict(spec.type_points)
     now = clock.now()
     for index, form in enumerate(result.forms):
-        paper = Paper(run=run, institution_id=run.institution_id, blueprint_version_id=version.id,
-                      form_label=FORM_LABELS[index], title=f"{blueprint.title} {FORM_LABELS[index]}卷",
-                      status=PaperStatus.DRAFT.value, duration_minutes=blueprint.paper.duration_minutes,
-                      total_points=float(blueprint.paper.total_points), created_at=now, report={})
+        paper = _new_paper(run, version, blueprint, index, now)
         ordered = _paper_order(form, by_item, blueprint)
         for position, item_id in enumerate(ordered, start=1):
             v = by_item[item_id]
@@ -200,11 +208,45 @@ def run_assembly(session: Session, run: AssemblyRun) -> AssemblyRun:
     run.outcome = {"status": result.status, "objective": result.objective, "gap": result.gap,
                    "seconds": round(result.seconds, 3), "seed": result.seed,
                    "checks_failed": [c.rule for c in result.checks if not c.ok]}
+    return _finish(session, run)
+
+
+def _new_paper(run: AssemblyRun, version: BlueprintVersion, blueprint: Blueprint, index: int, now) -> Paper:
+    return Paper(run=run, institution_id=run.institution_id, blueprint_version_id=version.id,
+                 form_label=FORM_LABELS[index], title=f"{blueprint.title} {FORM_LABELS[index]}卷",
+                 status=PaperStatus.DRAFT.value, duration_minutes=blueprint.paper.duration_minutes,
+                 total_points=float(blueprint.paper.total_points), created_at=now, report={})
+
+
+def _draw_tasks(session: Session, run: AssemblyRun, version: BlueprintVersion, blueprint: Blueprint) -> AssemblyRun:
+    """A skill or review run: one draft paper per drawn task set, or the reasons the pools are short."""
+    overrides = run.params["overrides"]
+    try:
+        sets = skill.draw_sets(blueprint, run.forms, overrides)
+    except TaskDrawError as exc:
+        run.status = "infeasible"
+        run.outcome = {"reasons": [{"message": r.message, "message_en": r.message_en, "rule": "task_pool",
+                                    "module": r.module, "have": r.have, "need": r.need} for r in exc.reasons]}
+        mark_done(session, run.job_id, _job_result(run))
+        return run
+    now = clock.now()
+    for index, tasks in enumerate(sets):
+        paper = _new_paper(run, version, blueprint, index, now)
+        paper.tasks.extend(skill.task_rows(tasks))
+        session.add(paper)
+    run.status = "done"
+    run.outcome = {"status": "drawn", "seed": overrides["seed"], "allow_overlap": overrides["allow_overlap"],
+                   "seconds": 0.0, "checks_failed": []}
+    return _finish(session, run)
+
+
+def _finish(session: Session, run: AssemblyRun) -> AssemblyRun:
+    """Reports, audit and the job recorded done, once the run's papers exist."""
     session.flush()
     for paper in run.papers:
         paper.report = paper_report(session, paper)
     record(session, "system", "papers.assembled", run, {"papers": [p.id for p in run.papers],
-                                                        "status": result.status})
+                                                        "status": run.outcome["status"]})
     mark_done(session, run.job_id, _job_result(run))
     return run
 
@@ -235,7 +277,8 @@ def _assemble_job(session: Session, params: dict[str, Any], progress) -> dict[st
 
 
 def lock_paper(session: Session, paper: Paper, actor: User) -> Paper:
-    """Freeze a draft paper: its snapshot hash covers every item version, position, point and key."""
+    """Freeze a draft paper: its snapshot hash covers every item version, position, point and key,
+    or every drawn task whole (rubric, vetoes, equipment ...) of a skill or review paper."""
     if paper.status != PaperStatus.DRAFT.value:
         raise Conflict("只有草稿试卷可以锁定", "only a draft paper can be locked", field="status")
     paper.snapshot_hash = snapshot_hash(paper)
@@ -260,14 +303,18 @@ def retire_paper(session: Session, paper: Paper, actor: User, reason: str) -> Pa
 def discard_draft(session: Session, paper: Paper, actor: User) -> None:
     if paper.status != PaperStatus.DRAFT.value:
         raise Conflict("只能删除草稿试卷", "only a draft paper can be discarded", field="status")
-    record(session, actor, "paper.discard", paper, {"items": [i.item_version_id for i in paper.items]})
+    record(session, actor, "paper.discard", paper, {"items": [i.item_version_id for i in paper.items],
+                                                    "tasks": [t.task_code for t in paper.tasks]})
     session.delete(paper)
 
 
 def snapshot_hash(paper: Paper) -> str:
-    body = [[i.position, i.item_version_id, i.points, list(i.key)] for i in paper.items]
-    return hashlib.sha256(json.dumps({"blueprint_version": paper.blueprint_version_id, "items": body},
-                                     separators=(",", ":")).encode()).hexdigest()
+    body: dict[str, Any] = {"blueprint_version": paper.blueprint_version_id,
+                            "items": [[i.position, i.item_version_id, i.points, list(i.key)] for i in paper.items]}
+    if paper.tasks:  # only then, so a theory paper's hash is what it was before skill papers existed
+        body["tasks"] = skill.task_snapshot(paper)
+    return hashlib.sha256(json.dumps(body, separators=(",", ":"), sort_keys=True,
+                                     ensure_ascii=False).encode()).hexdigest()
 
 
 def require_key_access(user: Any, paper: Paper) -> None:
