@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from examsvc import clock, create_app
 from examsvc.audit.service import verify_chain
+from examsvc.bank.models import ExamBlueprint
 from examsvc.certificates.models import Certificate
 from examsvc.grading.models import ComponentScore, ResultPublication
 from examsvc.sessions.models import ExamSession
@@ -35,7 +36,7 @@ def test_the_demo_reaches_certificates_on_day_one(examsvc, empty_database_url): 
     with app.app_context(), sessionmaker() as session:
         assert verify_chain(session).ok   # the history was written in time order through the services
         waiting = [session.get(ExamSession, int(session_id)) for _, session_id, _, _ in commands]
-        components = sorted(s.blueprint.component for s in waiting)
+        components = sorted(session.get(ExamBlueprint, s.blueprint_id).component for s in waiting)
         assert components == ["review", "skill"]
         scored = {s.id: session.scalar(select(func.count()).select_from(ComponentScore).where(
             ComponentScore.session_id == s.id, ComponentScore.passed)) for s in waiting}
