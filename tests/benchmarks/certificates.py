@@ -41,7 +41,8 @@ from examsvc.certificates.service import issue_for_session  # noqa: E402
 from examsvc.db import get_session, unit_of_work  # noqa: E402
 from examsvc.migrate import upgrade  # noqa: E402
 from examsvc.reference.service import load_occupations  # noqa: E402
-from tests.certificates.builders import ISSUE_TIME, Passes  # noqa: E402
+from tests.benchmarks.certificate_seeding import BulkPasses  # noqa: E402
+from tests.certificates.builders import ISSUE_TIME  # noqa: E402
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -67,7 +68,7 @@ def issue_case(url: str, instance: str, passes: int) -> dict:
         upgrade(app)
         with unit_of_work() as session:
             institution, admin = register_a(session)
-            factory = Passes(session, institution, admin.id)
+            factory = BulkPasses(session, institution, admin.id)
             started = time.perf_counter()
             factory.make(passes)
             setup_seconds = time.perf_counter() - started
