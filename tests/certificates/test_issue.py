@@ -17,6 +17,7 @@ from examsvc.certificates.service import CannotIssue, issue_certificate, issue_c
     pending_for_session
 from examsvc.errors import Conflict, Forbidden, ServiceError, ValidationFailed
 from examsvc.grading.models import ComponentScore, PassRecord
+from examsvc.institutions.filing import decide_change, request_change
 from examsvc.institutions.models import InstitutionStatus
 from examsvc.institutions.service import set_status
 from tests.certificates.builders import Passes, pass_records
@@ -104,9 +105,18 @@ def test_unconfirmed_results_and_other_institutions_scores_are_refused(app_conte
 
 
 def test_outside_the_filed_scope_or_while_suspended_is_refused(app_context, session, cert_world):
-    outside = Passes(session, cert_world["A"], cert_world["admin_a"].id, occupation="6-18-01-01", level="4")
+    # A certified 车工 四级 while its filing covered it; the regulator has since taken it out of the scope.
+    a, regulator = cert_world["A"], cert_world["regulator"]
+    added = request_change(session, a, kind="scope", changes={"add": [["6-18-01-01", "4"]]}, reason="新增职业",
+                           actor=regulator)
+    decide_change(session, added, approve=True, note="同意", actor=regulator)
+    outside = Passes(session, a, cert_world["admin_a"].id, occupation="6-18-01-01", level="4")
+    held = pass_records(session, outside.make(1))[0]
+    dropped = request_change(session, a, kind="scope", changes={"remove": [["6-18-01-01", "4"]]}, reason="不再开展",
+                             actor=regulator)
+    decide_change(session, dropped, approve=True, note="同意", actor=regulator)
     with pytest.raises(CannotIssue) as refused:
-        issue_certificate(session, pass_records(session, outside.make(1))[0], "cli")
+        issue_certificate(session, held, "cli")
     assert "备案范围" in refused.value.message and refused.value.field == "institution"
     session.rollback()
     record = pass_records(session, cert_world["passes_a"].make(1))[0]

@@ -119,7 +119,7 @@ def test_objections_during_notice_must_be_resolved_and_an_upheld_one_blocks_publ
 
 
 def test_a_renewal_is_applied_for_in_the_last_three_months_and_may_drop_occupations_never_certified(
-        session, world, regulator, evidence):
+        app, session, world, regulator, evidence):
     from tests.certificates.builders import Passes
 
     a = world["A"]  # valid until 2028-04-14, scope 4-03-02-01 L4 and L5
@@ -131,8 +131,8 @@ def test_a_renewal_is_applied_for_in_the_last_three_months_and_may_drop_occupati
         filing.apply_for_renewal(session, a, conditions=evidence["conditions"], declarations=evidence["declarations"],
                                  actor=regulator, today=date(2028, 1, 13))
     admin = regulator
-    with clock.frozen(datetime(2026, 12, 20, 2, tzinfo=timezone.utc)):
-        Passes(session, a, admin.id)  # sessions held and a candidate passed in 4-03-02-01
+    with clock.frozen(datetime(2026, 12, 20, 2, tzinfo=timezone.utc)), app.app_context():
+        Passes(session, a, admin.id).make(1)  # sessions held and a candidate passed in 4-03-02-01
     assert filing.never_certified(session, a) == ["6-18-01-01"]
     renewal = filing.apply_for_renewal(session, a, conditions=evidence["conditions"],
                                        declarations=evidence["declarations"], actor=regulator, today=date(2028, 2, 1))
