@@ -21,7 +21,8 @@ from examsvc.grading.examiners import declare_conflict, register_card
 from examsvc.institutions.service import register_institution
 from examsvc.reference.service import load_occupations
 from examsvc.sessions.models import Candidate, ExamSession
-from examsvc.sessions.service import assign_staff, register_candidate
+from examsvc.papers.service import lock_paper, run_assembly, start_assembly
+from examsvc.sessions.service import assign_staff, plan_session, register_candidate
 from tests.conftest import PASSWORD
 from tests.delivery.conftest import resident_id
 
@@ -75,22 +76,17 @@ def review_blueprint(session):
 
 
 def plan_review_session(session, institution, admin, version, *, title: str = "综合评审") -> ExamSession:
-    """A planned review session of ``institution``.
-
-    Until review papers can be assembled and locked (issue #12, item 1-2: helper A's review papers,
-    helper B's panel sessions), no service can plan one, so the row is written here the way
-    plan_session would write it; switch to plan_session with the locked review paper when it lands.
-    """
-    from examsvc import clock
-
-    row = ExamSession(institution_id=institution.id, blueprint_id=version.blueprint_id, title=title,
-                      league_city=institution.league_city, exam_date=EXAM_DAY.date(),
-                      window_start=EXAM_DAY - timedelta(minutes=30), window_end=EXAM_DAY + timedelta(minutes=30),
-                      duration_minutes=240, languages=["zh"], status="planned", created_by=admin.id,
-                      created_at=clock.now())
-    session.add(row)
-    session.flush()
-    return row
+    """A planned review session of ``institution``: a review paper drawn and locked, then planned with
+    a 答辩室 for the candidates, as the institution does it in the product."""
+    run = start_assembly(session, institution=institution, blueprint_version=version, forms=1,
+                         overrides={"seed": 7}, actor=admin)
+    run_assembly(session, run)
+    assert run.status == "done", run.outcome
+    paper = lock_paper(session, run.papers[0], admin)
+    return plan_session(session, institution=institution, blueprint=version.blueprint, title=title,
+                        exam_date=EXAM_DAY.date(), window_start=EXAM_DAY - timedelta(minutes=30),
+                        window_end=EXAM_DAY + timedelta(minutes=30), rooms=[("答辩室", 10)], paper_ids=[paper.id],
+                        actor=admin)
 
 
 def user(session, username: str, role: str, institution_id: int | None = None, jurisdiction: str | None = None):
@@ -123,9 +119,12 @@ def build_review_world(session) -> ReviewWorld:
         "admin": user(session, "admin_c", "institution_admin", c.id),
         "other_admin": user(session, "admin_d", "institution_admin", d.id),
         "examiner": user(session, "examiner_c", "examiner", c.id),
+        "examiner2": user(session, "examiner2_c", "examiner", c.id),
+        "examiner3": user(session, "examiner3_c", "examiner", c.id),
         "recused": user(session, "recused_c", "examiner", c.id),
         "unassigned": user(session, "idle_examiner_c", "examiner", c.id),
         "invigilator": user(session, "invigilator_c", "invigilator", c.id),
+        "invigilator2": user(session, "invigilator2_c", "invigilator", c.id),
         "region": user(session, "regulator_region", "regulator", jurisdiction="自治区"),
         "baotou": user(session, "regulator_baotou", "regulator", jurisdiction="包头市"),
         "chifeng": user(session, "regulator_chifeng", "regulator", jurisdiction="赤峰市"),
@@ -134,11 +133,13 @@ def build_review_world(session) -> ReviewWorld:
     admin = people["admin"]
     version = review_blueprint(session)
     exam_session = plan_review_session(session, c, admin, version)
-    for name in ("examiner", "recused", "unassigned"):
+    for name in ("examiner", "examiner2", "examiner3", "recused", "unassigned"):
         register_card(session, holder=people[name], card_number=f"KP-{name.upper()}", grade="senior_examiner",
                       valid_from=date(2024, 1, 1), valid_until=date(2028, 12, 31), institution_id=c.id, actor=admin)
-    assign_staff(session, exam_session, people["examiner"], "examiner", None, admin)
-    assign_staff(session, exam_session, people["recused"], "examiner", None, admin)
+    for name in ("examiner", "examiner2", "examiner3", "recused"):  # a panel of 3 for every candidate
+        assign_staff(session, exam_session, people[name], "examiner", None, admin)
+    for name in ("invigilator", "invigilator2"):
+        assign_staff(session, exam_session, people[name], "invigilator", exam_session.rooms[0].id, admin)
     candidates = [register_candidate(session, exam_session, name=f"评审考生{i}", id_type="resident_id",
                                      id_number=resident_id(i), employer=f"第{i}机械厂", actor=admin) for i in (1, 2)]
     declare_conflict(session, examiner=people["recused"], candidate=candidates[0], kind="relative", note="",

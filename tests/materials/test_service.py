@@ -157,6 +157,55 @@ def test_materials_are_final_once_the_session_is_closed(session, exam):
     assert isinstance(closed, Conflict) and closed.code == "materials.closed" and closed.field == "session"
 
 
+def _open(session, review):
+    """Every candidate handed in a file; the institution opens the session (开考)."""
+    from datetime import timedelta
+
+    from examsvc import clock
+    from examsvc.sessions.service import open_session
+    from tests.materials.conftest import EXAM_DAY
+
+    for candidate in review.candidates:
+        upload(session, review, candidate, candidate=candidate)
+    with clock.frozen(EXAM_DAY - timedelta(days=1)):
+        open_session(session, review.exam_session, review["admin"])
+    session.commit()
+
+
+def test_materials_may_change_while_the_review_session_is_open_until_the_panel_scores(session, review):
+    from examsvc.grading import panel
+
+    _open(session, review)
+    first, second = review.candidates
+    extra = upload(session, review, first, kind="performance")  # open, nobody has scored yet: still allowed
+    delete_material(session, review.exam_session, extra.id, first)
+    task = next(iter(panel.panel_tasks(session, review.exam_session).values()))
+    panel.submit_scores(session, first, task.code, review["examiner"], {c.code: c.points for c in task.rubric})
+    session.commit()
+    [kept] = list_materials(session, review.exam_session, first, first)
+    for attempt in (lambda: upload(session, review, first), lambda: upload(session, review, review["admin"]),
+                    lambda: delete_material(session, review.exam_session, kept.id, first)):
+        with pytest.raises(Conflict) as refused:
+            attempt()
+        assert (refused.value.code, refused.value.field) == ("materials.closed", "candidate_id")
+        session.rollback()
+    assert own_reviews(session, first)[0].closed is not None
+    upload(session, review, second, candidate=second, kind="thesis")  # the other candidate's review has not begun
+    assert own_reviews(session, second)[0].closed is None
+
+
+def test_materials_are_final_once_the_candidate_has_a_score(session, review):
+    from examsvc.grading import panel
+
+    _open(session, review)
+    absent = review.candidates[1]
+    panel.mark_absent(session, absent, review["admin"])
+    session.commit()
+    with pytest.raises(Conflict) as refused:
+        upload(session, review, review["admin"], candidate=absent)
+    assert refused.value.code == "materials.closed" and "score" in refused.value.message_en
+
+
 # --- who may change ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("who", ["other_candidate", "other_admin", "examiner", "region", "baotou", "invigilator",
