@@ -1,4 +1,7 @@
-"""The papers JSON API: assemble (as a job), follow the run, read reports, lock, the answer key."""
+"""The papers JSON API: assemble (as a job), follow the run, read reports, lock, the answer key.
+
+A skill or review paper has ``tasks`` (position, module, code, title, points, minutes) and no
+``items``; its rubric is in the score sheets, for the same people as a theory paper's key."""
 
 from __future__ import annotations
 
@@ -25,7 +28,9 @@ class AssembleSchema(Schema):
     institution_id = fields.Integer(required=True)
     blueprint_version_id = fields.Integer(required=True)
     forms = fields.Integer(load_default=1, validate=validate.Range(min=1, max=service.MAX_FORMS))
-    overrides = fields.Dict(load_default=dict)
+    overrides = fields.Dict(load_default=dict, metadata={"description": (
+        "theory: seed, time_limit, target_difficulty, ... (itembank.assembly.OVERRIDE_KEYS); "
+        "skill and review: seed and allow_overlap only")})
 
 
 class PaperSchema(Schema):
@@ -43,6 +48,9 @@ class PaperSchema(Schema):
     items = fields.Function(lambda p: [{"position": i.position, "item_version_id": i.item_version_id,
                                         "type": i.item_type, "element_code": i.element_code, "points": i.points}
                                        for i in p.items])
+    tasks = fields.Function(lambda p: [{"position": t.position, "module_code": t.module_code, "task_code": t.task_code,
+                                        "title": t.content["title"], "points": t.points,
+                                        "time_minutes": t.content["time_minutes"]} for t in p.tasks])
 
 
 class PaperBriefSchema(Schema):

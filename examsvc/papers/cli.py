@@ -26,19 +26,23 @@ def papers_group() -> None:
 @click.option("--user", "username", required=True, help="the institution admin assembling")
 @click.option("--forms", default=1, show_default=True, type=int)
 @click.option("--seed", default=None, type=int, help="makes the result reproducible")
-@click.option("--time-limit", default=None, type=float, help="seconds for the solver")
+@click.option("--time-limit", default=None, type=float, help="seconds for the solver (theory papers)")
+@click.option("--allow-overlap", is_flag=True, default=False,
+              help="skill/review papers: task sets may share tasks when a module's pool is too small")
 def assemble_command(blueprint_spec: str, institution_code: str, username: str, forms: int, seed: int | None,
-                     time_limit: float | None) -> None:
-    """Assemble parallel forms of the blueprint's latest version as draft papers."""
-    _assemble(blueprint_spec, institution_code, username, forms, seed, time_limit)
+                     time_limit: float | None, allow_overlap: bool) -> None:
+    """Assemble parallel forms of the blueprint's latest version as draft papers: items from the
+    bank for a theory blueprint, task sets from the module pools for a skill or review one."""
+    _assemble(blueprint_spec, institution_code, username, forms, seed, time_limit, allow_overlap)
 
 
 @with_appcontext
-def _assemble(blueprint_spec, institution_code, username, forms, seed, time_limit) -> None:
+def _assemble(blueprint_spec, institution_code, username, forms, seed, time_limit, allow_overlap) -> None:
     from examsvc.jobs.service import run_pending
     from examsvc.papers.service import get_run, start_assembly
 
-    overrides = {k: v for k, v in (("seed", seed), ("time_limit", time_limit)) if v is not None}
+    overrides = {k: v for k, v in (("seed", seed), ("time_limit", time_limit),
+                                   ("allow_overlap", allow_overlap or None)) if v is not None}
     try:
         with unit_of_work() as session:
             blueprint = find_blueprint(session, blueprint_spec)
@@ -62,10 +66,19 @@ def _assemble(blueprint_spec, institution_code, username, forms, seed, time_limi
         if run.status != "done":
             for reason in (run.outcome or {}).get("reasons", []):
                 click.echo(f"  {reason['message_en']}", err=True)
-            click.echo(f"Error: the bank cannot satisfy the blueprint (run {run.id}); no paper created", err=True)
+            click.echo(f"Error: the bank or task pools cannot satisfy the blueprint (run {run.id}); "
+                       f"no paper created", err=True)
             sys.exit(1)
         for paper in run.papers:
-            report = paper.report
-            click.echo(f"paper {paper.id} form {paper.form_label}: {report['items']} items, "
-                       f"difficulty {report['difficulty']['mean']}, {report['elements_covered']} elements")
-        click.echo(f"run {run.id}: {run.outcome['status']} in {run.outcome['seconds']} s")
+            click.echo(_paper_line(paper))
+        click.echo(f"run {run.id}: {run.outcome['status']} in {run.outcome['seconds']} s, seed {run.outcome['seed']}")
+
+
+def _paper_line(paper) -> str:
+    report = paper.report
+    if report.get("kind") == "tasks":
+        codes = ", ".join(task["code"] for task in report["task_list"])
+        return (f"paper {paper.id} form {paper.form_label}: {report['tasks']} tasks ({codes}), "
+                f"{report['points']:g} points, {report['time_minutes']} min")
+    return (f"paper {paper.id} form {paper.form_label}: {report['items']} items, "
+            f"difficulty {report['difficulty']['mean']}, {report['elements_covered']} elements")

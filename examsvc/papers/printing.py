@@ -186,12 +186,12 @@ def pdf_text(html: str) -> str:
 
 # --- PDF ----------------------------------------------------------------------------------------
 
-_GRID = TableStyle([("GRID", (0, 0), (-1, -1), 0.5, HexColor("#52606d")),
+GRID = TableStyle([("GRID", (0, 0), (-1, -1), 0.5, HexColor("#52606d")),
                     ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                     ("BACKGROUND", (0, 0), (0, -1), HexColor("#eef2f6"))])
 
 
-def _header(doc: PrintablePaper, s: dict[str, Any], subtitle: str) -> list[Flowable]:
+def header_flow(doc: PrintablePaper, s: dict[str, Any], subtitle: str) -> list[Flowable]:
     flow: list[Flowable] = [pdf.paragraph(doc.title, s["title"]), pdf.paragraph(subtitle, s["subtitle"])]
     notice = status_notice(doc)
     if notice:
@@ -200,14 +200,14 @@ def _header(doc: PrintablePaper, s: dict[str, Any], subtitle: str) -> list[Flowa
     return flow
 
 
-def _footer(doc: PrintablePaper, what: str):
+def page_footer(doc: PrintablePaper, what: str):
     return lambda page: _("%(title)s · %(what)s · page %(page)s", title=doc.title, what=what, page=page)
 
 
 def paper_pdf(doc: PrintablePaper) -> bytes:
     """The printable paper as an A4 PDF: header, name lines, score table, notes, sections."""
     s = pdf.styles()
-    flow = _header(doc, s, _("Theory knowledge examination paper"))
+    flow = header_flow(doc, s, _("Theory knowledge examination paper"))
     blank = "＿" * 8
     flow.append(pdf.paragraph(_("Name: %(line)s  Admission ticket: %(line)s  Organisation: %(line)s",
                                 line=blank), s["body"]))
@@ -217,7 +217,7 @@ def paper_pdf(doc: PrintablePaper) -> bytes:
                    [pdf.paragraph(_("Score"), s["cell"])] + [""] * (len(heads) + 1),
                    [pdf.paragraph(_("Marker"), s["cell"])] + [""] * (len(heads) + 1)],
                   colWidths=[22 * mm] + [20 * mm] * (len(heads) + 1), rowHeights=[None, 9 * mm, 9 * mm])
-    table.setStyle(_GRID)
+    table.setStyle(GRID)
     flow += [table, Spacer(1, 3 * mm), pdf.paragraph(_("Notes"), s["heading"])]
     flow += [pdf.paragraph(f"{n}. {text}", s["small"]) for n, text in enumerate(notes(doc), start=1)]
     for section in doc.sections:
@@ -228,7 +228,7 @@ def paper_pdf(doc: PrintablePaper) -> bytes:
             block = [pdf.paragraph(f"{item.number}. {mark}{pdf_text(item.stem)}", s["item"])]
             block += [pdf.paragraph(f"{letter}. {pdf_text(text)}", s["option"]) for letter, text in item.options]
             flow.append(KeepTogether(block))
-    return pdf.render(flow, title=doc.title, footer=_footer(doc, _("Paper")))
+    return pdf.render(flow, title=doc.title, footer=page_footer(doc, _("Paper")))
 
 
 def key_pdf(doc: PrintablePaper) -> bytes:
@@ -236,7 +236,7 @@ def key_pdf(doc: PrintablePaper) -> bytes:
     if not doc.with_key:
         raise ValueError("key_pdf needs a PrintablePaper built with_key=True")
     s = pdf.styles()
-    flow = _header(doc, s, _("Answer key"))
+    flow = header_flow(doc, s, _("Answer key"))
     if doc.snapshot_hash:
         flow.append(pdf.paragraph(_("Snapshot %(hash)s", hash=doc.snapshot_hash), s["small"]))
     width = (pdf.PAGE_SIZE[0] - 2 * pdf.MARGIN - 22 * mm) / 10
@@ -251,6 +251,6 @@ def key_pdf(doc: PrintablePaper) -> bytes:
             rows.append([pdf.paragraph(_("Answer"), s["cell"])]
                         + [pdf.paragraph(key_text(i), s["cell"]) for i in chunk] + pad)
         table = Table(rows, colWidths=[22 * mm] + [width] * 10)
-        table.setStyle(_GRID)
+        table.setStyle(GRID)
         flow.append(table)
-    return pdf.render(flow, title=doc.title, footer=_footer(doc, _("Answer key")))
+    return pdf.render(flow, title=doc.title, footer=page_footer(doc, _("Answer key")))

@@ -1,6 +1,7 @@
 """The papers' pages (试卷与组卷): the list, the assemble form, a run's progress and outcome, a
 paper's report with lock / retire / discard, the printable paper and, apart from it, the answer
-key, each as an HTML print page and as a PDF.
+key, each as an HTML print page and as a PDF; for a skill or review paper the task book (任务书)
+and, apart from it, the score sheets (评分记录表), as PDFs.
 
 Handlers parse the form, call the service inside ``unit_of_work`` and render; a
 :class:`ServiceError` re-renders the page with the message and the field it names. Who may see
@@ -27,7 +28,7 @@ from examsvc.bank.service import blueprint_of
 from examsvc.db import get_session, unit_of_work
 from examsvc.errors import Forbidden, NotFound, ServiceError, ValidationFailed
 from examsvc.jobs.worker import kick
-from examsvc.papers import printing, service
+from examsvc.papers import printing, service, task_printing
 from examsvc.papers.chart import information_chart
 from examsvc.papers.models import Paper
 
@@ -35,6 +36,8 @@ bp = Blueprint("papers", __name__, url_prefix="/papers")
 
 #: The overrides the assemble form offers (names as in ``itembank.assembly.OVERRIDE_KEYS``).
 OVERRIDE_FIELDS = ("seed", "time_limit", "target_difficulty", "difficulty_tolerance", "max_overlap")
+#: Ticked boxes of the assemble form that become ``True`` overrides (task draws of skill papers).
+OVERRIDE_FLAGS = ("allow_overlap",)
 _WHOLE = {"seed", "max_overlap"}
 
 
@@ -65,7 +68,8 @@ def field_label(field: str | None) -> str:
              "max_overlap": _("Items two forms may share"), "overrides": _("Overrides"),
              "confirm": _("Confirmation"), "reason": _("Reason"), "status": _("Status"), "paper_id": _("Paper"),
              "type_counts": _("Items per type"), "max_items_per_element": _("Items per element"),
-             "min_element_coverage": _("Element coverage")}
+             "min_element_coverage": _("Element coverage"),
+             "allow_overlap": _("Task sets may share tasks")}
     return names.get(field or "", field or "")
 
 
@@ -123,6 +127,7 @@ def assembly_request(form: Mapping[str, str]) -> dict[str, Any]:
         values[name] = value
     overrides = {name: value for name in OVERRIDE_FIELDS
                  if (value := _number(form, name, whole=name in _WHOLE)) is not None}
+    overrides.update({name: True for name in OVERRIDE_FLAGS if form.get(name) == "1"})
     return {**values, "overrides": overrides}
 
 
@@ -293,3 +298,31 @@ def key_pdf(paper_id: int) -> Any:
     doc = _printable(paper_id, key=True, fmt="pdf")
     return _pdf_response(printing.key_pdf(doc), f"paper-{paper_id}-{doc.form_label}-key.pdf")
 
+
+
+# --- task book and score sheets of a skill or review paper ------------------------------------
+
+def _task_document(paper_id: int, *, sheets: bool) -> task_printing.TaskDocument:
+    """The skill paper for printing, after the access check (score sheets hold the rubric: as the
+    key); who opened it is on the audit trail."""
+    with unit_of_work() as session:
+        paper = service.get_paper(session, paper_id)
+        (service.require_key_access if sheets else service.require_content_access)(current_user, paper)
+        if not paper.tasks:
+            raise NotFound("该试卷没有操作技能试题", "the paper has no tasks (it is a theory paper)", field="paper_id")
+        record(session, _actor(), "paper.score_sheets" if sheets else "paper.task_book", paper, {"format": "pdf"})
+        return task_printing.task_document(session, paper)
+
+
+@bp.route("/<int:paper_id>/task-book.pdf")
+@permission_required(Permission.INSTITUTION_VIEW)
+def task_book_pdf(paper_id: int) -> Any:
+    doc = _task_document(paper_id, sheets=False)
+    return _pdf_response(task_printing.task_book_pdf(doc), f"paper-{paper_id}-{doc.form_label}-tasks.pdf")
+
+
+@bp.route("/<int:paper_id>/score-sheets.pdf")
+@permission_required(Permission.INSTITUTION_VIEW)
+def score_sheets_pdf(paper_id: int) -> Any:
+    doc = _task_document(paper_id, sheets=True)
+    return _pdf_response(task_printing.score_sheets_pdf(doc), f"paper-{paper_id}-{doc.form_label}-score-sheets.pdf")

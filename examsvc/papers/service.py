@@ -416,8 +416,8 @@ def list_runs(session: Session, user: Any, *, limit: int = 50) -> list[tuple[Ass
 
 @dataclass(frozen=True)
 class BlueprintChoice:
-    """A theory blueprint in an institution's filed scope, its versions (newest first) and whether
-    the institution may certify it today."""
+    """A blueprint (theory, skill or review) in an institution's filed scope, its versions (newest
+    first) and whether the institution may certify it today."""
 
     blueprint: ExamBlueprint
     versions: list[BlueprintVersion]
@@ -431,21 +431,22 @@ class InstitutionChoice:
 
 
 def assembly_choices(session: Session, user: Any, on_date: date) -> list[InstitutionChoice]:
-    """What the assemble form offers ``user``: each institution they manage, with the theory
-    blueprints of its filed scope and the :func:`can_certify` answer for each."""
+    """What the assemble form offers ``user``: each institution they manage, with the blueprints
+    of its filed scope (theory papers from the bank, skill and review papers from task pools) and
+    the :func:`can_certify` answer for each."""
     allowed = permitted_institutions(user, Permission.INSTITUTION_MANAGE)
     query = select(Institution).order_by(Institution.code)
     if allowed is not None:
         query = query.where(Institution.id.in_(allowed))
     institutions = list(session.scalars(query))
-    theory = list(session.scalars(select(ExamBlueprint).where(ExamBlueprint.component == "theory")
-                                  .order_by(ExamBlueprint.occupation_code, ExamBlueprint.level)))
+    blueprints = list(session.scalars(select(ExamBlueprint).order_by(
+        ExamBlueprint.occupation_code, ExamBlueprint.level, ExamBlueprint.component)))
     choices = []
     for institution in institutions:
         scope = {(e.occupation_code, e.level) for e in institution.scope}
         choices.append(InstitutionChoice(institution, [
             BlueprintChoice(b, list(reversed(b.versions)), can_certify(institution, b.occupation_code, b.level, on_date))
-            for b in theory if (b.occupation_code, b.level) in scope and b.versions]))
+            for b in blueprints if (b.occupation_code, b.level) in scope and b.versions]))
     return choices
 
 

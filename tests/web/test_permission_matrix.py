@@ -181,6 +181,9 @@ def test_the_matrix_sees_the_routes_created_so_far(routes):
     assert seen[("accounts_admin.add_user", "POST")] == (Permission.USERS_MANAGE, None)
     assert seen[("api_institutions.CanCertify", "GET")] == (Permission.INSTITUTION_VIEW, "institution_id")
     assert seen[("api_audit.AuditVerify", "GET")] == (Permission.AUDIT_VIEW, None)
+    # a skill paper's task book (as its printable paper) and score sheets (as its key); the service checks per paper
+    assert seen[("papers.task_book_pdf", "GET")] == (Permission.INSTITUTION_VIEW, None)
+    assert seen[("papers.score_sheets_pdf", "GET")] == (Permission.INSTITUTION_VIEW, None)
 
 
 def test_signed_out_visitors_are_asked_to_sign_in_everywhere_but_the_open_routes(app, client, routes, signed_up):
