@@ -31,7 +31,7 @@ from examsvc.errors import Conflict, Forbidden, NotFound, ServiceError, Validati
 from examsvc.papers.models import PaperItem
 from examsvc.protect import id_digest
 from examsvc.sessions.models import Candidate, ExamSession, Incident, SessionPaper, SessionStatus
-from examsvc.sessions.service import normalise_identity
+from examsvc.sessions.service import is_panel_session, normalise_identity
 from itembank.scoring import to_mask
 
 
@@ -75,6 +75,7 @@ def sign_in(session: Session, *, ticket_number: str, id_number: str = "", passwo
         if id_digest(normalised) != candidate.id_digest:
             raise refused
     exam_session = session.get(ExamSession, candidate.session_id)
+    refuse_panel_session(session, exam_session)
     now = clock.now()
     attempt = session.scalar(select(Attempt).where(Attempt.candidate_id == candidate.id))
     if exam_session.status != SessionStatus.OPEN.value:
@@ -88,6 +89,17 @@ def sign_in(session: Session, *, ticket_number: str, id_number: str = "", passwo
         candidate.checked_in_at = now
     record(session, f"candidate:{candidate.ticket_number}", "candidate.sign_in", candidate, {})
     return candidate
+
+
+def refuse_panel_session(session: Session, exam_session: ExamSession) -> None:
+    """A skill or 综合评审 session has no browser exam: its candidates work at their workstation (or
+    defend before the panel) and examiners score them on site."""
+    if is_panel_session(session, exam_session):
+        raise Forbidden("本场次为操作技能考核或综合评审，不在考试系统中作答：请按准考证到考核场地报到，"
+                        "由考评人员现场考核评分",
+                        "this is a skill or review session with no exam in the browser: report to the venue on "
+                        "your admission ticket; the examiners score you on site",
+                        field="ticket_number", code="panel_session")
 
 
 def check_in(session: Session, candidate: Candidate, invigilator: Any) -> Candidate:
@@ -108,6 +120,7 @@ def start_or_resume(session: Session, candidate: Candidate) -> Attempt:
         settle(session, attempt)
         return attempt
     exam_session = session.get(ExamSession, candidate.session_id)
+    refuse_panel_session(session, exam_session)
     paper_ids = list(session.scalars(select(SessionPaper.paper_id).where(SessionPaper.session_id == exam_session.id)
                                      .order_by(SessionPaper.id)))
     # Forms rotate across seats, so neighbours (seat n and n+1) hold different forms.

@@ -42,6 +42,8 @@ class ExaminerTaskScoreSchema(Schema):
     criteria = fields.Dict(keys=fields.String(), values=fields.Float())
     total = fields.Float()
     submitted_at = fields.DateTime()
+    vetoes = fields.List(fields.String(), metadata={"description": "veto items (否决项) marked: the total is 0"})
+    veto_note = fields.String()
 
 
 class ChiefResolutionSchema(Schema):
@@ -60,6 +62,11 @@ class PanelTaskSchema(Schema):
     points = fields.Function(lambda s: s.task.points)
     rubric = fields.Function(lambda s: [{"code": c.code, "description": c.description, "points": c.points,
                                          "deduction_rule": c.deduction_rule} for c in s.task.rubric])
+    veto_items = fields.Function(lambda s: list(s.task.vetoes), metadata={
+        "description": "the task's veto items (否决项), numbered from 1 in this order"})
+    materials = fields.Function(lambda s: list(s.task.materials))
+    equipment = fields.Function(lambda s: list(s.task.equipment))
+    vetoed = fields.Boolean(metadata={"description": "a visible examiner's row marks a veto item"})
     needed = fields.Integer()
     count = fields.Integer()
     complete = fields.Boolean()
@@ -90,7 +97,10 @@ class ExaminerAssignmentSchema(Schema):
 
 class RubricScoresBody(Schema):
     scores = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True,
-                         metadata={"description": "rubric criterion code -> points awarded"})
+                         metadata={"description": "rubric criterion code -> points awarded ({} with a veto)"})
+    vetoes = fields.List(fields.Raw(), load_default=list, metadata={
+        "description": "numbers (from 1) of the task's veto items (否决项) marked: the task scores 0"})
+    veto_note = fields.String(load_default="", metadata={"description": "what happened; required with a veto"})
 
 
 class ChiefResolutionBody(Schema):
@@ -219,7 +229,7 @@ class TaskScores(MethodView):
         with unit_of_work() as session:
             exam_session = exam_session_for(session_id, Permission.GRADING_SCORE)
             row = panel.submit_scores(session, candidate_of(exam_session, candidate_id), task_code, _user(),
-                                      body["scores"])
+                                      body["scores"], body["vetoes"], body["veto_note"])
         return row
 
 

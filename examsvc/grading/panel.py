@@ -1,7 +1,10 @@
 """Skill tasks and 综合评审 scored by a panel of examiners, independently and blind.
 
+The tasks are those drawn onto the session's one locked paper (:func:`examsvc.papers.skill.paper_tasks`).
 Each of ``EXAMINERS_PER_TASK`` examiners (odd, at least 3) enters the rubric of a task for a
-candidate on their own; none sees another's scores until the task has all of them. A task's value
+candidate on their own; none sees another's scores until the task has all of them. An examiner who
+marks one of the task's veto items (否决项, a safety breach) gives the task 0 whatever the rubric
+says, with a note saying what happened. A task's value
 is the mean or median (``EXAMINER_AGGREGATE``) of the examiners' totals; when the totals spread by
 more than ``EXAMINER_SPREAD_MAX`` per 100 task points, the session's chief examiner resolves the
 task with a recorded reason. Once every task of a candidate is settled, the component score is
@@ -32,6 +35,7 @@ from examsvc.bank.service import blueprint_of
 from examsvc.errors import Conflict, NotFound, ValidationFailed
 from examsvc.grading.examiners import eligibility
 from examsvc.grading.models import ComponentScore, ExaminerScore, Resolution, ResultPublication, ScoreChange
+from examsvc.papers.models import Paper
 from examsvc.sessions.models import Candidate, ExamSession, SessionStatus
 from itembank.blueprint import Blueprint, SkillTask
 
@@ -60,12 +64,20 @@ def session_blueprint(session: Session, exam_session: ExamSession) -> Blueprint:
 
 
 def panel_tasks(session: Session, exam_session: ExamSession) -> dict[str, SkillTask]:
-    """The tasks a panel scores in this session; a theory session has none and is refused."""
-    blueprint = session_blueprint(session, exam_session)
-    if blueprint.component not in PANEL_COMPONENTS or not blueprint.paper.skill_tasks:
+    """The tasks a panel scores in this session, from its locked paper in paper order; a theory
+    session has none and is refused."""
+    from examsvc.papers.skill import paper_tasks  # papers build on the bank; grading reads them
+
+    component = session.get(ExamBlueprint, exam_session.blueprint_id).component
+    if component not in PANEL_COMPONENTS:
         raise ValidationFailed("理论知识场次由系统评分，不由考评人员评分",
                                "theory sessions are scored automatically, not by examiners", field="session_id")
-    return {task.code: task for task in blueprint.paper.skill_tasks}
+    paper_ids = [p.paper_id for p in exam_session.papers]
+    if len(paper_ids) != 1:
+        raise Conflict(f"本场次应有且只有一份试卷（现有{len(paper_ids)}份），无法确定考核试题",
+                       f"the session needs exactly one paper to take its tasks from; it has {len(paper_ids)}",
+                       field="paper_ids")
+    return {task.code: task for task in paper_tasks(session, session.get(Paper, paper_ids[0]))}
 
 
 def _task(session: Session, exam_session: ExamSession, task_code: str) -> SkillTask:
@@ -110,8 +122,47 @@ def _points(value: Any, maximum: float, field_name: str, label: str) -> float:
     return round(number, 2)
 
 
+MAX_VETO_NOTE = 2000
+
+
+def check_vetoes(task: SkillTask, vetoes: Any, note: Any) -> tuple[list[str], str]:
+    """The veto items (否决项) an examiner marked, as 1-based positions in ``task.vetoes``, and the
+    note that must go with any: returns the marked items' texts and the note."""
+    if vetoes is None:
+        vetoes = []
+    if isinstance(vetoes, (str, bytes, Mapping)) or not isinstance(vetoes, (list, tuple)):
+        raise ValidationFailed("否决项应为序号列表", "vetoes is a list of veto item numbers", field="vetoes")
+    marked: list[int] = []
+    for value in vetoes:
+        number = value.strip() if isinstance(value, str) else value
+        if isinstance(number, str) and number.isdigit():
+            number = int(number)
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= len(task.vetoes):
+            raise ValidationFailed(f"试题 {task.code} 没有第{value}项否决项（共{len(task.vetoes)}项）",
+                                   f"task {task.code} has no veto item {value!r} (it has {len(task.vetoes)})",
+                                   field="vetoes")
+        if number in marked:
+            raise ValidationFailed(f"否决项第{number}项重复", f"veto item {number} is given twice", field="vetoes")
+        marked.append(number)
+    note = note.strip() if isinstance(note, str) else note
+    if note is not None and not isinstance(note, str):
+        raise ValidationFailed("否决说明应为文字", "the veto note is text", field="veto_note")
+    note = note or ""
+    if marked and not note:
+        raise ValidationFailed(f"试题 {task.code} 判否决须写明违规情况", f"a veto on task {task.code} needs a note saying "
+                               "what happened", field="veto_note")
+    if len(note) > MAX_VETO_NOTE:
+        raise ValidationFailed(f"否决说明不超过{MAX_VETO_NOTE}字", f"a veto note has at most {MAX_VETO_NOTE} characters",
+                               field="veto_note")
+    if not marked and note:
+        raise ValidationFailed("未勾选否决项时不填写否决说明", "a veto note goes with a marked veto item only",
+                               field="veto_note")
+    return [task.vetoes[number - 1] for number in sorted(marked)], note
+
+
 def check_rubric(task: SkillTask, scores: Mapping[str, Any]) -> dict[str, float]:
-    """Every criterion of the task's rubric scored once, within its points; nothing else."""
+    """Every criterion of the task's rubric scored once, each a number from 0 to the line's points
+    with at most two decimals; nothing else. Errors name the line (field ``scores.<code>``)."""
     known = {criterion.code for criterion in task.rubric}
     unknown = sorted(set(scores) - known)
     if unknown:
@@ -128,15 +179,23 @@ def check_rubric(task: SkillTask, scores: Mapping[str, Any]) -> dict[str, float]
 
 
 def submit_scores(session: Session, candidate: Candidate, task_code: str, examiner: User,
-                  scores: Mapping[str, Any]) -> ExaminerScore:
-    """An eligible examiner's rubric scores of one task; final once stored, and never a N+1-th."""
+                  scores: Mapping[str, Any] | None, vetoes: Any = (), veto_note: Any = "") -> ExaminerScore:
+    """An eligible examiner's rubric scores of one task; final once stored, and never a N+1-th.
+
+    ``vetoes`` are 1-based numbers of the task's veto items (否决项) the examiner marks, with a
+    ``veto_note``; a marked veto scores the task 0 from this examiner and the rubric is not read.
+    """
     exam_session = session.get(ExamSession, candidate.session_id)
     task = _task(session, exam_session, task_code)
     _require_scoring_open(session, exam_session, candidate)
     eligibility(session, exam_session, candidate, examiner).raise_if_denied()
-    if not isinstance(scores, Mapping):
-        raise ValidationFailed("评分应为评分项到分数的对应", "scores map criterion codes to points", field="scores")
-    criteria = check_rubric(task, scores)
+    marked, note = check_vetoes(task, list(vetoes) if isinstance(vetoes, tuple) else vetoes, veto_note)
+    if marked:  # the task is zeroed: the rubric lines are ignored
+        criteria = {criterion.code: 0.0 for criterion in task.rubric}
+    else:
+        if not isinstance(scores, Mapping):
+            raise ValidationFailed("评分应为评分项到分数的对应", "scores map criterion codes to points", field="scores")
+        criteria = check_rubric(task, scores)
     existing = list(session.scalars(select(ExaminerScore).where(ExaminerScore.candidate_id == candidate.id,
                                                                 ExaminerScore.task_code == task.code)))
     if any(row.examiner_id == examiner.id for row in existing):
@@ -149,7 +208,8 @@ def submit_scores(session: Session, candidate: Candidate, task_code: str, examin
                        field="task_code", code="examiner.panel_full")
     row = ExaminerScore(session_id=exam_session.id, candidate_id=candidate.id, task_code=task.code,
                         examiner_id=examiner.id, slot=len(existing) + 1, criteria=criteria,
-                        total=round(sum(criteria.values()), 2), submitted_at=clock.now())
+                        total=0.0 if marked else round(sum(criteria.values()), 2), vetoes=marked, veto_note=note,
+                        submitted_at=clock.now())
     try:
         with session.begin_nested():
             session.add(row)
@@ -157,7 +217,8 @@ def submit_scores(session: Session, candidate: Candidate, task_code: str, examin
         raise Conflict("其他考评人员同时提交了本题评分，请刷新后重试", "another examiner submitted at the same time; reload",
                        field="task_code", code="examiner.concurrent") from None
     record(session, examiner, "grading.examiner_score", candidate,
-           {"task": task.code, "criteria": criteria, "total": row.total, "slot": row.slot})
+           {"task": task.code, "criteria": criteria, "total": row.total, "slot": row.slot,
+            **({"vetoes": marked, "veto_note": note} if marked else {})})
     settle(session, candidate)
     return row
 
@@ -177,6 +238,7 @@ class TaskState:
     too_wide: bool = False
     resolution: Resolution | None = None
     value: float | None = None                                 # the aggregate, or the resolved total
+    veto_rows: list[ExaminerScore] = field(default_factory=list)  # rows marking a veto the viewer may see
 
     @property
     def complete(self) -> bool:
@@ -190,6 +252,16 @@ class TaskState:
     def needs_resolution(self) -> bool:
         return self.complete and self.too_wide and self.resolution is None
 
+    @property
+    def vetoes(self) -> list[ExaminerScore]:
+        """The rows in which an examiner marked a veto item (否决项) that the viewer may see: the
+        visible rows, and for the chief examiner (and the institution's overview) every one at once."""
+        return self.veto_rows
+
+    @property
+    def vetoed(self) -> bool:
+        return bool(self.vetoes)
+
 
 def aggregate(totals: list[float], how: str) -> float:
     """The task's value: mean or median of the examiners' totals (unrounded: the component score rounds)."""
@@ -201,11 +273,23 @@ def task_states(session: Session, candidate: Candidate, viewer: User | None = No
     exam_session = session.get(ExamSession, candidate.session_id)
     rows = list(session.scalars(select(ExaminerScore).where(ExaminerScore.candidate_id == candidate.id)))
     resolutions = list(session.scalars(select(Resolution).where(Resolution.candidate_id == candidate.id)))
-    return _states(panel_tasks(session, exam_session), panel_settings(), rows, resolutions, viewer)
+    return _states(panel_tasks(session, exam_session), panel_settings(), rows, resolutions, viewer,
+                   _sees_vetoes(session, exam_session, viewer))
+
+
+def _sees_vetoes(session: Session, exam_session: ExamSession, viewer: User | None) -> bool:
+    """A veto (a safety breach) is shown at once to the chief examiner and on the institution's
+    overview (no viewer); other examiners see it only with the scores, once the panel is complete."""
+    if viewer is None:
+        return True
+    from examsvc.grading.examiners import chief_of
+
+    chief = chief_of(session, exam_session)
+    return chief is not None and chief.user_id == viewer.id
 
 
 def _states(tasks: dict[str, SkillTask], settings: PanelSettings, rows: list[ExaminerScore],
-            resolutions: list[Resolution], viewer: User | None) -> list[TaskState]:
+            resolutions: list[Resolution], viewer: User | None, sees_vetoes: bool = False) -> list[TaskState]:
     by_task: dict[str, list[ExaminerScore]] = {}
     for row in sorted(rows, key=lambda r: r.slot):
         by_task.setdefault(row.task_code, []).append(row)
@@ -226,6 +310,7 @@ def _states(tasks: dict[str, SkillTask], settings: PanelSettings, rows: list[Exa
             state.scores = all_rows
         else:
             state.scores = [state.mine] if state.mine is not None else []  # blind: one's own row at most
+        state.veto_rows = [r for r in (all_rows if sees_vetoes else state.scores) if r.vetoes]
         states.append(state)
     return states
 
@@ -261,7 +346,8 @@ def board(session: Session, exam_session: ExamSession, viewer: User | None = Non
         resolutions.setdefault(resolution.candidate_id, []).append(resolution)
     scores = {s.candidate_id: s for s in session.scalars(select(ComponentScore).where(
         ComponentScore.session_id == exam_session.id))}
-    return [BoardRow(c, _states(tasks, settings, rows.get(c.id, []), resolutions.get(c.id, []), viewer),
+    sees_vetoes = _sees_vetoes(session, exam_session, viewer)
+    return [BoardRow(c, _states(tasks, settings, rows.get(c.id, []), resolutions.get(c.id, []), viewer, sees_vetoes),
                      scores.get(c.id)) for c in candidates]
 
 
@@ -310,6 +396,7 @@ def settle(session: Session, candidate: Candidate) -> ComponentScore | None:
         state.task.code: {"points": state.task.points, "totals": [r.total for r in state.scores],
                           "examiners": [r.examiner_id for r in state.scores], "spread": state.spread,
                           "value": round(state.value, 2),
+                          "vetoes": {str(r.slot): r.vetoes for r in state.scores if r.vetoes},
                           "resolution": state.resolution.id if state.resolution is not None else None}
         for state in states}}
     row = session.scalar(select(ComponentScore).where(ComponentScore.candidate_id == candidate.id))

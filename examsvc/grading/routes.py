@@ -142,11 +142,15 @@ def submit_task(session_id: int, candidate_id: int, task_code: str) -> Any:
             candidate = candidate_of(exam_session, candidate_id)
             if request.form.get("confirm") != "yes":
                 raise ValidationFailed("请确认评分提交后不能修改", "confirm that submitted scores are final", field="confirm")
-            row = panel.submit_scores(session, candidate, task_code, actor(), rubric_form(request.form))
+            row = panel.submit_scores(session, candidate, task_code, actor(), rubric_form(request.form),
+                                      request.form.getlist("veto"), request.form.get("veto_note", ""))
     except ServiceError as exc:
         return _candidate_page(session_id, candidate_id, error=exc, form=request.form, task_code=task_code,
                                status=exc.status)
-    flash(_("Scores of task %(task)s submitted: %(total)s points.", task=task_code, total=f"{row.total:g}"))
+    if row.vetoes:
+        flash(_("Task %(task)s vetoed: it scores 0 points from you.", task=task_code))
+    else:
+        flash(_("Scores of task %(task)s submitted: %(total)s points.", task=task_code, total=f"{row.total:g}"))
     return redirect(url_for("grading.score_candidate", session_id=session_id, candidate_id=candidate_id))
 
 

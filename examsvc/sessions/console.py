@@ -2,6 +2,11 @@
 in the room — check-in, pause and resume (one candidate or the whole room), extra time, terminate,
 notes in the incident log (考场记录), and ending the session.
 
+A panel session (skill, 综合评审) has venues and workstations instead of rooms and seats and no
+browser exam: its console checks candidates in at the venue, records absences (a score of 0,
+:func:`examsvc.grading.panel.mark_absent`) and incidents; pausing, extra time and terminating an
+attempt do not apply (a safety breach is a veto the examiners record on the task).
+
 Who may act is decided here, not by the pages: the institution's admins, or an invigilator
 assigned to the session (and, for one room or candidate, to that room). Every action is audited;
 the attempt rules themselves (deadlines, paused time, closing) are :mod:`examsvc.delivery.service`'s.
@@ -22,13 +27,15 @@ from examsvc.audit.service import record
 from examsvc.delivery import service as delivery
 from examsvc.delivery.models import CLOSED_STATUSES, Answer, Attempt, AttemptStatus
 from examsvc.errors import Conflict, ValidationFailed
+from examsvc.grading.models import ComponentScore
 from examsvc.papers.models import PaperItem
 from examsvc.sessions.models import Candidate, ExamSession, Incident, SessionStatus
-from examsvc.sessions.service import find_candidate, get_room, require_console
+from examsvc.sessions.service import find_candidate, get_room, is_panel_session, require_console
 
 #: Roster statuses, in the order a candidate passes through them.
-STATUSES = ("not_signed_in", "checked_in", "in_progress", "paused", "submitted", "expired", "terminated")
-ACTIONS = ("check_in", "pause", "resume", "extra_time", "terminate")
+STATUSES = ("not_signed_in", "checked_in", "in_progress", "paused", "submitted", "expired", "terminated", "absent")
+ACTIONS = ("check_in", "pause", "resume", "extra_time", "terminate", "absent")
+PANEL_ACTIONS = ("check_in", "absent")
 MAX_NOTE = 2000
 
 
@@ -59,9 +66,11 @@ class RosterRow:
                 "extra_seconds": self.extra_seconds, "closed_reason": self.closed_reason}
 
 
-def roster_status(checked_in_at: datetime | None, attempt: Attempt | None, now: datetime) -> str:
+def roster_status(checked_in_at: datetime | None, attempt: Attempt | None, now: datetime, absent: bool = False) -> str:
     """A candidate's status as the room sees it; an attempt past its deadline shows as expired even
     before the sweep has closed it."""
+    if absent:
+        return "absent"
     if attempt is None:
         return "checked_in" if checked_in_at is not None else "not_signed_in"
     if attempt.status == AttemptStatus.IN_PROGRESS.value and now >= attempt.deadline_at:
@@ -85,21 +94,26 @@ def roster(session: Session, exam_session: ExamSession, room_id: int, *, viewer:
                 .where(func.json_array_length(Answer.response) > 0)
                 .group_by(Answer.attempt_id).subquery())
     lengths = select(PaperItem.paper_id, func.count().label("n")).group_by(PaperItem.paper_id).subquery()
+    absent = select(ComponentScore.candidate_id).where(ComponentScore.session_id == exam_session.id,
+                                                       ComponentScore.method == "absent").subquery()
     attempt = aliased(Attempt)
     rows = session.execute(
-        select(Candidate, attempt, func.coalesce(answered.c.n, 0), func.coalesce(lengths.c.n, 0))
+        select(Candidate, attempt, func.coalesce(answered.c.n, 0), func.coalesce(lengths.c.n, 0),
+               absent.c.candidate_id)
         .outerjoin(attempt, attempt.candidate_id == Candidate.id)
         .outerjoin(answered, answered.c.attempt_id == attempt.id)
         .outerjoin(lengths, lengths.c.paper_id == attempt.paper_id)
+        .outerjoin(absent, absent.c.candidate_id == Candidate.id)
         .where(Candidate.session_id == exam_session.id, Candidate.room_id == room_id)
         .order_by(Candidate.seat, Candidate.id)).all()
     return [RosterRow(
         candidate_id=c.id, name=c.name, ticket_number=c.ticket_number, seat=c.seat, id_masked=c.id_masked,
-        exam_language=c.exam_language, status=roster_status(c.checked_in_at, a, now), answered=int(n_answered),
+        exam_language=c.exam_language, status=roster_status(c.checked_in_at, a, now, absent_id is not None),
+        answered=int(n_answered),
         items=int(n_items), remaining_seconds=delivery.remaining_seconds(a, now) if a is not None else None,
         last_activity_at=(a.last_activity_at if a is not None else None) or c.checked_in_at,
         checked_in_at=c.checked_in_at, extra_seconds=a.extra_seconds if a is not None else 0,
-        closed_reason=a.closed_reason if a is not None else None) for c, a, n_answered, n_items in rows]
+        closed_reason=a.closed_reason if a is not None else None) for c, a, n_answered, n_items, absent_id in rows]
 
 
 def status_counts(rows: list[RosterRow]) -> dict[str, int]:
@@ -125,7 +139,8 @@ def _attempt_of(session: Session, candidate: Candidate) -> Attempt:
 def act(session: Session, exam_session: ExamSession, actor: Any, candidate_id: int, action: str, *,
         minutes: int | None = None, reason: str = "") -> Candidate:
     """One invigilator action on one candidate of the session: ``check_in``, ``pause``, ``resume``,
-    ``extra_time`` (``minutes`` and a reason) or ``terminate`` (a reason).
+    ``extra_time`` (``minutes`` and a reason) or ``terminate`` (a reason); in a panel session only
+    ``check_in`` and ``absent`` (a candidate not checked in, who then scores 0).
 
     A candidate of another session is not found; an invigilator of another room is refused.
     """
@@ -136,7 +151,27 @@ def act(session: Session, exam_session: ExamSession, actor: Any, candidate_id: i
     require_console(actor, exam_session, candidate.room_id)
     _require_open(exam_session)
     reason = (reason or "").strip()
+    panel = is_panel_session(session, exam_session)
+    if panel and action not in PANEL_ACTIONS:
+        raise ValidationFailed("操作技能考核和综合评审没有机考作答，不能暂停、延时或终止；违规情况请记入考场记录，"
+                               "安全否决由考评人员在评分时记录",
+                               "a skill or review session has no exam in the browser to pause, extend or terminate: "
+                               "note incidents in the log; examiners record safety vetoes when scoring",
+                               field="action")
+    if action == "absent":
+        if not panel:
+            raise ValidationFailed("理论知识场次的缺考在结束场次时按未作答统计",
+                                   "absences of a theory session are counted when it ends", field="action")
+        if candidate.checked_in_at is not None:
+            raise Conflict("该考生已签到，不能登记缺考", "the candidate has checked in: not absent", field="candidate_id")
+        from examsvc.grading.panel import mark_absent
+
+        mark_absent(session, candidate, actor)
+        _note(session, exam_session, candidate, actor, "absent", reason)
+        return candidate
     if action == "check_in":
+        if panel and _is_absent(session, candidate):
+            raise Conflict("该考生已登记缺考", "the candidate is recorded absent", field="candidate_id")
         delivery.check_in(session, candidate, actor)
         return candidate
     attempt = _attempt_of(session, candidate)
@@ -151,6 +186,17 @@ def act(session: Session, exam_session: ExamSession, actor: Any, candidate_id: i
     else:
         delivery.terminate(session, attempt, actor, reason)
     return candidate
+
+
+def _is_absent(session: Session, candidate: Candidate) -> bool:
+    return session.scalar(select(ComponentScore.id).where(ComponentScore.candidate_id == candidate.id,
+                                                          ComponentScore.method == "absent")) is not None
+
+
+def _note(session: Session, exam_session: ExamSession, candidate: Candidate, actor: Any, kind: str, text: str) -> None:
+    session.add(Incident(session_id=exam_session.id, room_id=candidate.room_id, candidate_id=candidate.id,
+                         recorded_by=actor.id, recorded_at=clock.now(), kind=kind, text=text))
+    session.flush()
 
 
 def _room_attempts(session: Session, exam_session: ExamSession, room_id: int, status: str) -> list[Attempt]:
@@ -274,9 +320,14 @@ def close_session(session: Session, exam_session: ExamSession, actor: Any) -> Cl
                          absent=registered - sum(by_status.values()))
     exam_session.status = SessionStatus.CLOSED.value
     exam_session.closed_at = now
+    text = (f"交卷{report.submitted}人，超时{report.expired}人（其中结束时收卷{closed_now}人），"
+            f"终止{report.terminated}人，缺考{report.absent}人")
+    if is_panel_session(session, exam_session):  # no attempts: who came is who checked in
+        checked_in = session.scalar(select(func.count()).select_from(Candidate).where(
+            Candidate.session_id == exam_session.id, Candidate.checked_in_at.is_not(None))) or 0
+        report = CloseReport(submitted=0, expired=0, terminated=0, closed_now=0, absent=registered - checked_in)
+        text = f"签到参加考核{checked_in}人，缺考{report.absent}人"
     session.add(Incident(session_id=exam_session.id, room_id=None, candidate_id=None, recorded_by=actor.id,
-                         recorded_at=now, kind="close",
-                         text=f"交卷{report.submitted}人，超时{report.expired}人（其中结束时收卷{closed_now}人），"
-                              f"终止{report.terminated}人，缺考{report.absent}人"))
+                         recorded_at=now, kind="close", text=text))
     record(session, actor, "session.close", exam_session, report.__dict__)
     return report

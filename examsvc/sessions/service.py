@@ -124,13 +124,30 @@ def location_problem(session: Session, institution: Institution, league_city: st
                      "there (Art. 12)", field="league_city", code="location.no_site_filing")
 
 
+def is_panel_blueprint(blueprint: ExamBlueprint) -> bool:
+    """A skill (操作技能) or 综合评审 blueprint: its sessions are scored on site by a panel of examiners."""
+    from examsvc.grading.panel import PANEL_COMPONENTS  # grading builds on sessions, not the reverse
+
+    return blueprint.component in PANEL_COMPONENTS
+
+
+def is_panel_session(session: Session, exam_session: ExamSession) -> bool:
+    """Whether candidates of ``exam_session`` work at workstations (or defend in front of a panel)
+    instead of sitting a browser exam."""
+    return is_panel_blueprint(session.get(ExamBlueprint, exam_session.blueprint_id))
+
+
 def plan_session(session: Session, *, institution: Institution, blueprint: ExamBlueprint, title: str, exam_date: date,
                  window_start: datetime, window_end: datetime, rooms: Iterable[tuple[str, int]],
                  paper_ids: Iterable[int], languages: Iterable[str] = ("zh",), duration_minutes: int | None = None,
                  auto_check_in: bool = False, layout: str = "paged", league_city: str | None = None,
                  actor: Any) -> ExamSession:
     """Plan a session (认定场次) for an occupation and level the institution may certify on that date,
-    in ``league_city`` (default: a league/city institution's own; required of a region-level one)."""
+    in ``league_city`` (default: a league/city institution's own; required of a region-level one).
+
+    A skill or 综合评审 blueprint plans a panel session: exactly one locked paper (its drawn tasks),
+    and ``rooms`` are the venues (考核场地) with their workstations (工位) as capacity.
+    """
     can_certify(institution, blueprint.occupation_code, blueprint.level, exam_date).raise_if_denied()
     league_city = (league_city or "").strip() or None
     if league_city is None and institution.tier == Tier.LEAGUE_CITY.value:
@@ -152,11 +169,16 @@ def plan_session(session: Session, *, institution: Institution, blueprint: ExamB
         raise _bad("window_start", "入场时间须在考试日期当天", "the start window must fall on the exam date")
     if layout not in {"paged", "scrolling"}:
         raise _bad("layout", "版式应为逐题或整卷", "layout must be paged or scrolling")
+    panel = is_panel_blueprint(blueprint)
     rooms = [(name.strip(), capacity) for name, capacity in rooms]
     if not rooms or any(not name or capacity < 1 for name, capacity in rooms):
+        if panel:
+            raise _bad("rooms", "至少需要一个考核场地，且工位数须大于0",
+                       "at least one venue with a positive number of workstations is needed")
         raise _bad("rooms", "至少需要一个考场，且容量须大于0", "at least one room with a positive capacity is needed")
     if len({name for name, _ in rooms}) != len(rooms):
-        raise _bad("rooms", "考场名称重复", "room names must differ")
+        raise _bad("rooms", "考核场地名称重复" if panel else "考场名称重复",
+                   "venue names must differ" if panel else "room names must differ")
     languages = list(dict.fromkeys(languages))
     if not languages or "zh" not in languages or set(languages) - set(LANGUAGES):
         raise _bad("languages", "考试语言须包含中文，可另选蒙古文", "languages must include zh and may add mn")
@@ -210,6 +232,12 @@ def plan_session_for(session: Session, *, institution_id: int | None, blueprint_
 
 def _session_papers(session: Session, institution: Institution, blueprint: ExamBlueprint, paper_ids: list[int],
                     languages: list[str]) -> list[Paper]:
+    paper_ids = list(dict.fromkeys(paper_ids))
+    if is_panel_blueprint(blueprint) and len(paper_ids) != 1:
+        chosen = "、".join(str(p) for p in paper_ids) or "无"
+        raise _bad("paper_ids", f"操作技能考核和综合评审场次须选择且只能选择一份已锁定的试卷（已选：{chosen}）",
+                   f"a skill or review session takes exactly one locked paper; paper_ids has {len(paper_ids)}"
+                   + (f" ({', '.join(str(p) for p in paper_ids)})" if paper_ids else ""))
     if not paper_ids:
         raise _bad("paper_ids", "至少选择一份已锁定的试卷", "choose at least one locked paper")
     papers = list(session.scalars(select(Paper).where(Paper.id.in_(paper_ids))))
@@ -291,19 +319,32 @@ class Problem:
 
 
 def readiness(session: Session, exam_session: ExamSession) -> list[Problem]:
-    """Every rule the session breaks now; it may open only when this is empty."""
+    """Every rule the session breaks now; it may open only when this is empty.
+
+    A theory session needs invigilators per room; a panel session (skill, 综合评审) instead needs
+    its one paper and ``EXAMINERS_PER_TASK`` examiners (odd, at least 3, checked at start-up) free
+    of declared conflicts for every candidate, and has workstations (工位) where a theory room has seats.
+    """
     config = current_app.config
     per_room, per_candidates = config["INVIGILATORS_PER_ROOM_MIN"], config["CANDIDATES_PER_INVIGILATOR_MAX"]
+    panel = is_panel_session(session, exam_session)
     problems: list[Problem] = []
     counts = dict(session.execute(select(Candidate.room_id, func.count()).where(
         Candidate.session_id == exam_session.id).group_by(Candidate.room_id)).all())
     if counts.get(None):
-        problems.append(Problem("unseated", f"{counts[None]}名考生尚未安排座位",
-                                f"{counts[None]} candidate(s) have no seat"))
+        problems.append(Problem("unseated", f"{counts[None]}名考生尚未安排工位" if panel else f"{counts[None]}名考生尚未安排座位",
+                                f"{counts[None]} candidate(s) have no workstation" if panel
+                                else f"{counts[None]} candidate(s) have no seat"))
     if not sum(counts.values()):
         problems.append(Problem("no_candidates", "尚未登记考生", "no candidates registered"))
     for room in exam_session.rooms:
         candidates = counts.get(room.id, 0)
+        if panel:  # examiners, not invigilators, run a skill venue or a review panel (domain: staffing)
+            if candidates > room.capacity:
+                problems.append(Problem("capacity", f"考核场地“{room.name}”有{room.capacity}个工位，已安排{candidates}人",
+                                        f"venue {room.name} has {room.capacity} workstation(s) but {candidates} "
+                                        "candidates"))
+            continue
         invigilators = sum(1 for s in exam_session.staff
                            if s.role == StaffRole.INVIGILATOR.value and s.room_id == room.id)
         needed = max(per_room, math.ceil(candidates / per_candidates))
@@ -315,6 +356,8 @@ def readiness(session: Session, exam_session: ExamSession) -> list[Problem]:
         if candidates > room.capacity:
             problems.append(Problem("capacity", f"考场“{room.name}”容量{room.capacity}，已安排{candidates}人",
                                     f"room {room.name} seats {room.capacity} but has {candidates} candidates"))
+    if panel:
+        problems += _panel_problems(session, exam_session, config["EXAMINERS_PER_TASK"])
     by_user: dict[int, set[str]] = {}
     for assignment in exam_session.staff:
         by_user.setdefault(assignment.user_id, set()).add(assignment.role)
@@ -330,6 +373,41 @@ def readiness(session: Session, exam_session: ExamSession) -> list[Problem]:
         problems.append(Problem("location", place.message, place.message_en))
     from examsvc.sessions.materials import missing_materials  # 综合评审: every candidate handed in a file
     problems += missing_materials(session, exam_session)
+    return problems
+
+
+def _panel_problems(session: Session, exam_session: ExamSession, needed: int) -> list[Problem]:
+    """A panel session's own rules: one paper, and for every candidate ``needed`` examiners who may
+    score them (card and grade, rotation, recusal: :mod:`examsvc.grading.examiners`)."""
+    from examsvc.grading.examiners import candidate_rules, declared_conflicts, standing
+
+    problems = []
+    if len(exam_session.papers) > 1:
+        problems.append(Problem("papers", f"操作技能考核和综合评审场次只能使用一份试卷，现有{len(exam_session.papers)}份",
+                                f"a skill or review session uses exactly one paper; it has {len(exam_session.papers)}"))
+    assigned = sorted({s.user_id for s in exam_session.staff if s.role == StaffRole.EXAMINER.value})
+    if len(assigned) < needed:
+        problems.append(Problem("examiners", f"每名考生每道试题须由{needed}名考评人员评分，本场次只安排了{len(assigned)}名考评人员",
+                                f"every task of every candidate is scored by {needed} examiners; the session has "
+                                f"{len(assigned)} examiner(s)"))
+        return problems
+    standings = {}
+    for user_id in assigned:
+        user = session.get(User, user_id)
+        standings[user_id] = (user, standing(session, exam_session, user))
+        if not standings[user_id][1]:
+            problems.append(Problem("examiner_standing", standings[user_id][1].reason, standings[user_id][1].reason_en))
+    candidates = list(session.scalars(select(Candidate).where(Candidate.session_id == exam_session.id)
+                                      .order_by(Candidate.ticket_number)))
+    declared = declared_conflicts(session, [c.id for c in candidates])
+    for candidate in candidates:
+        able = sum(1 for user, decision in standings.values() if candidate_rules(decision, candidate, user, declared))
+        if able < needed:
+            problems.append(Problem("examiners_short",
+                                    f"考生{candidate.name}（{candidate.ticket_number}）只有{able}名考评人员可以评分"
+                                    f"（回避、证卡、轮换），需要{needed}名",
+                                    f"candidate {candidate.ticket_number} can be scored by {able} examiner(s) "
+                                    f"(recusal, cards, rotation); {needed} are needed"))
     return problems
 
 

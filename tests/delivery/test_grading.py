@@ -1,29 +1,24 @@
 """Theory scoring, key corrections, publication, reviews, confirmation and pass records."""
 
-from datetime import timedelta
-from pathlib import Path
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from examsvc import clock
 from examsvc.audit.models import AuditEvent
-from examsvc.bank.service import store_blueprint
 from examsvc.delivery.service import check_in, save_answer, sign_in, start_or_resume, submit, terminate
 from examsvc.delivery.paper_text import item_types
 from examsvc.errors import Conflict, ValidationFailed
-from examsvc.grading.models import ComponentScore, PassRecord, ResultPublication, ScoreChange
+from examsvc.grading.models import ComponentScore, PassRecord, ScoreChange
 from examsvc.grading.results import (
     confirm_results, decide_review, publish_results, request_review, required_components,
 )
 from examsvc.grading.service import apply_key_correction, preview_key_correction, score_session
 from examsvc.papers.models import Paper
-from examsvc.sessions.models import Candidate, ExamSession
-from itembank.blueprint import load_blueprint, parse_blueprint
 from tests.delivery.conftest import EXAM_DAY, resident_id
 
 pytestmark = pytest.mark.usefixtures("app_context")
-SKILL = Path(__file__).resolve().parents[2] / "blueprints" / "6-18-01-01_L4_skill.toml"
 
 
 def _sit(session, exam, index, *, correct_share):
@@ -90,29 +85,37 @@ def test_key_correction_dry_run_then_apply_records_old_and_new(session, exam):
     assert session.scalar(select(ComponentScore.score).where(ComponentScore.candidate_id == effects[0].candidate_id)) == 100
 
 
-def _skill_pass(session, exam, candidate_index, score):
-    """A confirmed skill session of the same occupation and level in which the candidate scored ``score``."""
-    data = load_blueprint(SKILL).to_dict()
-    data.update(occupation_code="4-03-02-01", occupation_name="中式烹调师")
-    version, _ = store_blueprint(session, parse_blueprint(data, "skill"), "skill.toml", "test")
-    theory = exam["session"]
-    skill = ExamSession(institution_id=theory.institution_id, blueprint_id=version.blueprint_id, title="操作技能",
-                        exam_date=theory.exam_date, window_start=theory.window_start, window_end=theory.window_end,
-                        duration_minutes=240, languages=["zh"], status="closed", created_by=exam["admin"].id,
-                        created_at=clock.now())
-    session.add(skill)
-    session.flush()
-    original = exam["candidates"][candidate_index]
-    twin = Candidate(session_id=skill.id, name=original.name, id_type=original.id_type, id_cipher=original.id_cipher,
-                     id_digest=original.id_digest, id_masked=original.id_masked, ticket_number="S0001",
-                     registered_at=clock.now())
-    session.add(twin)
-    session.flush()
-    session.add(ComponentScore(session_id=skill.id, candidate_id=twin.id, component="skill", score=score,
-                               passed=score >= 60, method="examiners", details={}, scored_at=clock.now()))
-    session.add(ResultPublication(session_id=skill.id, published_at=clock.now(), published_by=exam["admin"].id,
-                                  notice_until=theory.exam_date, confirmed_at=clock.now(), confirmed_by=exam["admin"].id))
-    session.flush()
+def _skill_results(session, exam, scores):
+    """The same people's skill session of the same occupation and level, through the product: the
+    skill blueprint stored, its paper drawn and locked, the session planned, staffed with three
+    examiners, the candidates registered, opened, scored on screen (``scores``: candidate index ->
+    component score), closed and published. The caller confirms it after the notice period."""
+    from examsvc.grading.examiners import register_card
+    from examsvc.grading.panel import panel_tasks, submit_scores
+    from examsvc.sessions.console import close_session
+    from examsvc.sessions.service import assign_staff, open_session, register_candidate
+    from tests.conftest import make_user
+    from tests.grading.conftest import rubric_scores, skill_blueprint, skill_session
+
+    admin, institution = exam["admin"], exam["A"]
+    skill = skill_session(session, institution, admin, skill_blueprint(session), title="操作技能")
+    examiners = [make_user(session, f"skill_examiner{i}", "examiner", institution.id) for i in (1, 2, 3)]
+    for user in examiners:
+        register_card(session, holder=user, card_number=f"KP-SKILL-{user.id}", grade="examiner",
+                      valid_from=date(2024, 1, 1), valid_until=date(2028, 12, 31), institution_id=institution.id,
+                      actor=admin)
+        assign_staff(session, skill, user, "examiner", None, admin)
+    twins = {index: register_candidate(session, skill, name=exam["candidates"][index].name, id_type="resident_id",
+                                       id_number=resident_id(index + 1), actor=admin) for index in scores}
+    open_session(session, skill, admin)
+    tasks = panel_tasks(session, skill)
+    for index, score in scores.items():
+        for code, task in tasks.items():  # every task at the same share of its points: the component is `score`
+            for examiner in examiners:
+                submit_scores(session, twins[index], code, examiner, rubric_scores(task, round(task.points * score / 100, 2)))
+    close_session(session, skill, admin)
+    publish_results(session, skill, admin, notice_days=5)
+    return skill
 
 
 def test_publication_review_and_confirmation_make_pass_records(session, exam):
@@ -122,8 +125,7 @@ def test_publication_review_and_confirmation_make_pass_records(session, exam):
             submit(session, _sit(session, exam, index, correct_share=share))
         _close(session, exam["session"])
         score_session(session, exam["session"], exam["admin"])
-        _skill_pass(session, exam, 0, 88.0)
-        _skill_pass(session, exam, 1, 42.0)
+        skill = _skill_results(session, exam, {0: 88.0, 1: 42.0})
         publication = publish_results(session, exam["session"], exam["admin"], notice_days=5)
         with pytest.raises(Conflict):
             publish_results(session, exam["session"], exam["admin"])
@@ -137,6 +139,7 @@ def test_publication_review_and_confirmation_make_pass_records(session, exam):
         with pytest.raises(Conflict):
             confirm_results(session, exam["session"], exam["admin"])  # an open review
         decide_review(session, review, exam["admin"], "复核后维持原成绩")
+        assert confirm_results(session, skill, exam["admin"]) == []  # no one has a confirmed theory score yet
         records = confirm_results(session, exam["session"], exam["admin"])
     assert review.status == "upheld" and publication.confirmed_at is not None
     # only candidate 0 passed both components; candidate 1 failed skill, candidate 2 theory

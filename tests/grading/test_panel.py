@@ -16,7 +16,9 @@ from examsvc.grading.models import ComponentScore, ExaminerScore, Resolution
 from examsvc.grading.panel import mark_absent, panel_tasks, resolve_task, submit_scores, task_states
 from examsvc.sessions.service import assign_staff
 from tests.conftest import count_rows, make_user
+from tests.delivery.conftest import exam  # noqa: F401  (fixture: an open theory session)
 from tests.grading.conftest import EXAM_DAY, card, rubric_scores, skill_blueprint, skill_session
+from tests.papers.conftest import papers_world  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("app_context")
 
@@ -73,19 +75,32 @@ def test_no_card_expired_card_and_not_assigned_are_refused_by_name(session, pane
     assert "not assigned" in _refused(session, panel, unassigned, candidate, "not_assigned").message_en
 
 
+def technician_institution(session):
+    """A league/city institution filed for 中式烹调师 二级/技师 (institution A is filed for levels 5-4)."""
+    from examsvc.institutions.service import register_institution
+
+    return register_institution(session, code="S000015000003", name="丙评价机构", kind="social_organisation",
+                                tier="league_city", league_city="呼和浩特市", published_on=date(2025, 4, 15),
+                                scope=[("4-03-02-01", "2")])
+
+
 def test_an_examiner_card_does_not_cover_levels_2_and_1(session, panel):
-    a, admin = panel["A"], panel["admin"]
-    technician = skill_session(session, a, admin, skill_blueprint(session, level="2"), title="技师")
     from examsvc.sessions.service import register_candidate
     from tests.delivery.conftest import resident_id
 
+    c = technician_institution(session)
+    admin = make_user(session, "admin_c", "institution_admin", c.id)
+    technician = skill_session(session, c, admin, skill_blueprint(session, level="2"), title="技师")
     candidate = register_candidate(session, technician, name="技师考生", id_type="resident_id",
                                    id_number=resident_id(9), actor=admin)
-    for user in (panel["examiners"][0], panel["chief"]):
+    examiner, senior = make_user(session, "examc", "examiner", c.id), make_user(session, "seniorc", "examiner", c.id)
+    card(session, examiner, admin, c)
+    card(session, senior, admin, c, grade="senior_examiner")
+    for user in (examiner, senior):
         assign_staff(session, technician, user, "examiner", None, admin)
-    ordinary = eligibility(session, technician, candidate, panel["examiners"][0])
+    ordinary = eligibility(session, technician, candidate, examiner)
     assert ordinary.code == "grade" and "senior examiner" in ordinary.reason_en
-    assert eligibility(session, technician, candidate, panel["chief"]).allowed  # 高级考评员 covers every level
+    assert eligibility(session, technician, candidate, senior).allowed  # 高级考评员 covers every level
 
 
 def test_declared_conflicts_and_the_same_employer_are_recusals(session, panel):
@@ -239,25 +254,27 @@ def test_the_component_score_is_out_of_100_and_passes_at_60(session, panel):
         mark_absent(session, first, panel["admin"])
 
 
-def test_a_theory_session_has_no_panel(session, panel):
-    from examsvc.bank.service import load_blueprint_file
-    from tests.bank.conftest import THEORY_L4
-
-    version, _ = load_blueprint_file(session, THEORY_L4, "test")
-    theory = skill_session(session, panel["A"], panel["admin"], version, title="理论")
+def test_a_theory_session_has_no_panel(session, exam):
     with pytest.raises(ValidationFailed) as caught:
-        panel_tasks(session, theory)
+        panel_tasks(session, exam["session"])  # planned and opened with its theory papers (tests/delivery)
     assert caught.value.field == "session_id"
 
 
 def test_nothing_is_scored_before_the_session_opens_or_after_publication(session, panel):
     from examsvc.grading.results import publish_results
 
+    from examsvc.sessions.console import close_session
+    from examsvc.sessions.service import register_candidate
+    from tests.delivery.conftest import resident_id
+
     candidate = panel["candidates"][0]
-    panel["session"].status = "planned"
+    planned = skill_session(session, panel["A"], panel["admin"], panel["version"], title="未开考场次")
+    assign_staff(session, planned, panel["examiners"][0], "examiner", None, panel["admin"])
+    waiting = register_candidate(session, planned, name="候考考生", id_type="resident_id", id_number=resident_id(8),
+                                 actor=panel["admin"])
     with pytest.raises(Conflict):
-        _score(session, panel, panel["examiners"][0], candidate, "T03", 5)
-    panel["session"].status = "closed"
+        _score(session, panel, panel["examiners"][0], waiting, "T03", 5)
+    close_session(session, panel["session"], panel["admin"])
     for c in panel["candidates"]:
         mark_absent(session, c, panel["admin"]) if c is not candidate else None
     with pytest.raises(ValidationFailed) as caught:
