@@ -113,7 +113,8 @@ def console_action(session_id: int, room_id: int, candidate_id: int) -> Any:
                     reason=form.get("reason", ""))
 
     done = {"check_in": _("Checked in."), "pause": _("Paused."), "resume": _("Resumed."),
-            "extra_time": _("Extra time granted."), "terminate": _("The exam was terminated.")}
+            "extra_time": _("Extra time granted."), "terminate": _("The exam was terminated."),
+            "absent": _("Recorded absent: the candidate scores 0.")}
     return _after(session_id, room_id, run, done.get(action, ""), candidate_id)
 
 

@@ -83,12 +83,13 @@ def staff_role_names() -> dict[str, str]:
 def roster_status_names() -> dict[str, str]:
     return {"not_signed_in": _("Not signed in"), "checked_in": _("Checked in"), "in_progress": _("In progress"),
             "paused": _("Paused"), "submitted": _("Handed in"), "expired": _("Time expired"),
-            "terminated": _("Exam terminated")}
+            "terminated": _("Exam terminated"), "absent": _("Absent")}
 
 
 def incident_kind_names() -> dict[str, str]:
     return {"note": _("Log entry"), "check_in": _("Check-in"), "pause": _("Pause"), "resume": _("Resume"),
-            "extra_time": _("Extra time"), "terminate": _("Terminated"), "close": _("Session ended")}
+            "extra_time": _("Extra time"), "terminate": _("Terminated"), "close": _("Session ended"),
+            "absent": _("Absent")}
 
 
 def language_name(code: str) -> str:
@@ -122,6 +123,8 @@ def _sessions_globals() -> dict[str, Any]:
             "incident_kind_names": incident_kind_names(), "language_name": language_name,
             "id_type_name": id_type_name, "local": local, "may_manage": may_manage,
             "may_run_console": may_run_console, "LANGUAGES": service.LANGUAGES, "ID_TYPES": service.ID_TYPES,
+            "is_panel": lambda exam_session: service.is_panel_session(get_session(), exam_session),
+            "is_panel_blueprint": service.is_panel_blueprint,
             "can_plan": has_permission(current_user, Permission.INSTITUTION_MANAGE)}
 
 
