@@ -7,32 +7,45 @@ account, the institution's filing, the bank, the papers, the sessions and the re
 screen. The server's clock is frozen on today's date at 10:00 Beijing time (so the exam window is
 open whatever the hour of the run) and moved forward only to let the notice period (公示) pass.
 
-Steps (each one timed; the timings are printed at the end of the test):
+Steps (each one timed; the timings are printed at the end of the test and recorded as the
+``journey_steps`` property of the test in a JUnit report):
 
 1. setup — ``examsvc db upgrade`` and ``examsvc create-user`` for the sysadmin (CLI, in-process)
 2. accounts — the sysadmin creates both regulators, the item writer and the reviewer
 3. filing — the 呼和浩特市 regulator records the filing application (Art. 9 documents, Art. 10
    declarations, scope 6-18-01-01 level 4), four evaluations and the public notice; the region's
    regulator publishes it in a batch, which assigns the institution its code
-4. staff accounts — the sysadmin creates the institution's admin, invigilators and examiners
-5. blueprints — the reviewer uploads the tiny theory blueprint and the small skill blueprint
+4. staff — the sysadmin creates the institution's admin, two invigilators and three examiners;
+   the admin records the examiners' cards (考评员证卡)
+5. blueprints — the reviewer uploads a tiny theory blueprint and a small skill blueprint
    (tests/browser/data/) on the bank's blueprint page
-6. items — the item writer drafts the theory items (one per element) and submits them
+6. items — the item writer drafts the four theory items (one per element) and submits them
 7. review — the reviewer approves each of them
-8. theory paper — the institution admin assembles a theory paper and locks it
-9. theory session — plans it (today, one room, automatic check-in), assigns two invigilators and
-   registers the candidates; then opens it
-10. exam — each candidate signs in with ticket and ID number and sits the exam in the browser;
-    the admin ends the session
-11. theory scored — the admin scores the theory answers
-12. published — the results are published with a one-day notice period
-13. notice passes — the clock moves two days on
-14. confirmed — the admin confirms the results
+8. papers — the institution admin assembles and locks a theory paper and a skill paper (one task
+   drawn from each module's pool)
+9. sessions — plans a theory session (automatic check-in) and a skill session, assigns two
+   invigilators to each and three examiners to the skill session, registers both candidates in
+   each and opens both
+10. exam — each candidate signs in with ticket and ID number and sits the theory exam in the
+    browser (one answers all four items right, the other two); the admin ends the session
+11. skill scoring — each examiner scores each candidate's drawn tasks on screen, rubric line by
+    rubric line; the admin ends the skill session
+12. theory scored — the admin scores the theory answers (100 and 50)
+13. published — the results of both sessions are published with a one-day notice period
+14. notice passes, confirmed — the clock moves two days on and the admin confirms both sessions
+15. certificates issued — one certificate (the candidate who passed both components)
+16. PDF — the certificate PDF is downloaded and read back with pdftotext
+17. verification — the public verifies it by number and name, and by the URL scanned (zbarimg)
+    from the QR code on the PDF page rendered by pdftoppm
+18. batch — the institution submits the certificate data batch; the 呼和浩特市 regulator checks
+    and forwards it; the region accepts it
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import time
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
@@ -42,6 +55,7 @@ import pytest
 
 from examsvc import clock
 from examsvc.cli import cli
+from tests.browser.conftest import browser_required
 from tests.conftest import PASSWORD
 from tests.delivery.conftest import resident_id
 
@@ -65,6 +79,11 @@ ITEMS = [
      ("30°", "40°", "55°", "60°"), "D"),
 ]
 CANDIDATES = [("王建军", resident_id(1)), ("其木格", resident_id(2))]
+THEORY_TITLE = "理论知识 旅程测试细目表"
+SKILL_TITLE = "操作技能 旅程测试细目表"
+# What every examiner awards each candidate: per drawn task (module M1's, then M2's), per rubric criterion.
+SKILL_SCORES = {"王建军": [[36, 18], [27, 9]],   # 90
+                "其木格": [[30, 12], [20, 8]]}   # 70
 TINY_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
             b"trailer<</Root 1 0 R>>\n%%EOF\n")
 
@@ -160,8 +179,15 @@ def create_users(admin: Actor, users: list[tuple[str, str, str, str | None, str 
         admin.submit("main form button[type=submit]", expect=username)
 
 
-def test_from_an_empty_database_to_a_verified_certificate(journey_app, live_server, page_factory, timings):
+def test_from_an_empty_database_to_a_verified_certificate(journey_app, live_server, page_factory, timings, tmp_path):
     app, base = journey_app, live_server
+    app.config["PUBLIC_BASE_URL"] = base  # the address the public reaches the service at (QR codes)
+    missing = [tool for tool in ("pdftotext", "pdftoppm", "zbarimg") if not shutil.which(tool)]
+    if missing:
+        message = f"{', '.join(missing)} not installed (apt-get install poppler-utils zbar-tools)"
+        if browser_required():
+            pytest.fail("CI requires the journey: " + message, pytrace=False)
+        pytest.skip(message + ": the journey is SKIPPED")
     today = beijing_today()
     start = datetime(today.year, today.month, today.day, 10, 0, tzinfo=BEIJING)
 
@@ -181,13 +207,17 @@ def test_from_an_empty_database_to_a_verified_certificate(journey_app, live_serv
         with timings.step("3 filing: application, evaluations, notice, publication"):
             code = file_institution(actor("reg_city"), actor("reg_region"), today)
 
-        with timings.step("4 institution staff accounts"):
+        with timings.step("4 institution staff accounts; examiner cards recorded by the institution"):
             label = f"{code} {INSTITUTION}"
             create_users(sysadmin, [
                 ("inst_admin", "机构管理员", "institution_admin", label, None),
                 ("inv1", "监考一", "invigilator", label, None),
                 ("inv2", "监考二", "invigilator", label, None),
+                *[(f"ex{n}", f"考评员{n}", "examiner", label, None) for n in (1, 2, 3)],
             ])
+            admin = actor("inst_admin")
+            for n in (1, 2, 3):
+                register_examiner_card(admin, f"考评员{n}", f"KP-JOURNEY-{n:04d}", today)
 
         reviewer = actor("reviewer")
         with timings.step("5 blueprints uploaded on the bank's blueprint page"):
@@ -210,18 +240,29 @@ def test_from_an_empty_database_to_a_verified_certificate(journey_app, live_serv
             reviewer.go("/bank/review")
             assert reviewer.page.locator("button[name=decision][value=approve]").count() == 0
 
-        admin = actor("inst_admin")
-        with timings.step("8 theory paper assembled and locked"):
-            theory_paper = assemble_and_lock(admin, "理论知识 旅程测试细目表")
+        with timings.step("8 theory paper and skill paper assembled and locked"):
+            theory_paper = assemble_and_lock(admin, THEORY_TITLE)
+            skill_paper = assemble_and_lock(admin, SKILL_TITLE)
+            admin.go(f"/papers/{skill_paper}")
+            text = admin.page.inner_text("main")
+            # one task of module M1 (T01 or T02, drawn) and module M2's only task
+            assert ("T01" in text) != ("T02" in text) and "T03" in text and "外螺纹车削" in text, text
 
-        with timings.step("9 theory session planned, staffed, candidates registered, opened"):
-            session_id = plan_session(admin, today, "理论知识 旅程测试细目表", theory_paper, "2026年车工四级理论知识（旅程）")
-            for invigilator in ("监考一", "监考二"):
-                assign_staff(admin, session_id, "invigilator", invigilator, room="第一考场")
-            tickets = register_candidates(admin, session_id)
-            admin.go(f"/sessions/{session_id}")
-            admin.submit("form[action$='/open'] button[type=submit]")
-            assert admin.page.locator("main .pill.open").count() == 1, admin.page.inner_text("main")
+        with timings.step("9 theory and skill sessions planned, staffed, candidates registered, opened"):
+            theory = plan_session(admin, today, THEORY_TITLE, theory_paper, "2026年车工四级理论知识（旅程）")
+            skill = plan_session(admin, today, SKILL_TITLE, skill_paper, "2026年车工四级操作技能（旅程）",
+                                 auto_check_in=False)
+            for session_id in (theory, skill):
+                for invigilator in ("监考一", "监考二"):
+                    assign_staff(admin, session_id, "invigilator", invigilator, room="第一考场")
+            for n in (1, 2, 3):
+                assign_staff(admin, skill, "examiner", f"考评员{n}")
+            tickets = register_candidates(admin, theory)
+            register_candidates(admin, skill)
+            for session_id in (theory, skill):
+                admin.go(f"/sessions/{session_id}")
+                admin.submit("form[action$='/open'] button[type=submit]")
+                assert admin.page.locator("main .pill.open").count() == 1, admin.page.inner_text("main")
 
         with timings.step("10 candidates sit the theory exam in the browser; session ended"):
             server_clock.advance(timedelta(minutes=5))
@@ -229,21 +270,98 @@ def test_from_an_empty_database_to_a_verified_certificate(journey_app, live_serv
             for (name, id_number), right in zip(CANDIDATES, (4, 2)):
                 sit_exam(page_factory(), base, tickets[name], id_number, right)
             server_clock.advance(timedelta(minutes=30))
-            end_session(admin, session_id)
+            end_session(admin, theory)
 
-        with timings.step("11 theory scored"):
-            admin.go(f"/results/sessions/{session_id}")
+        with timings.step("11 examiners score the skill tasks on screen; skill session ended"):
+            for n in (1, 2, 3):
+                examiner = actor(f"ex{n}")
+                for name, _ in CANDIDATES:
+                    score_tasks(examiner, skill, name, SKILL_SCORES[name])
+            end_session(admin, skill)
+            admin.go(f"/results/sessions/{skill}")
+            assert score_rows(admin.page) == {"王建军": ("90.00", "合格"), "其木格": ("70.00", "合格")}
+
+        with timings.step("12 theory scored"):
+            admin.go(f"/results/sessions/{theory}")
             admin.submit("form[action$='/score'] button[type=submit]")
             assert score_rows(admin.page) == {"王建军": ("100.00", "合格"), "其木格": ("50.00", "不合格")}
 
-        with timings.step("12 results published (notice 1 day)"):
-            admin.page.fill("#notice_days", "1")
-            admin.submit("form[action$='/publish'] button[type=submit]", expect="公示期至")
+        with timings.step("13 results of both sessions published (notice 1 day)"):
+            for session_id in (theory, skill):
+                admin.go(f"/results/sessions/{session_id}")
+                admin.page.fill("#notice_days", "1")
+                admin.submit("form[action$='/publish'] button[type=submit]", expect="公示期至")
 
-        with timings.step("13-14 notice period passes; results confirmed"):
-            admin.go(f"/results/sessions/{session_id}")
+        with timings.step("14 notice period passes; both confirmed"):
             server_clock.advance(timedelta(days=2))
-            admin.submit("form[action$='/confirm'] button[type=submit]", expect="成绩已确认")
+            for session_id in (theory, skill):
+                admin.go(f"/results/sessions/{session_id}")
+                admin.submit("form[action$='/confirm'] button[type=submit]", expect="成绩已确认")
+
+        with timings.step("15 certificates issued"):
+            # the pass record rests on both sessions' scores, so each offers the one certificate until issued
+            admin.go("/certificates/issue")
+            rows = admin.page.locator("tr", has_text="（旅程）")
+            assert [row.locator("td.num").inner_text().strip() for row in rows.all()] == ["1", "1"], \
+                admin.page.inner_text("main")
+            row = admin.page.locator("tr", has_text="操作技能（旅程）")
+            row.locator("input[name=confirm]").check()
+            admin.submit(row.locator("button[type=submit]"), expect="已颁发 1 本证书")
+            listed = admin.page.inner_text("main")
+            admin.go("/certificates/issue")
+            assert admin.page.locator("tr", has_text="（旅程）").count() == 0, admin.page.inner_text("main")
+            admin.go("/certificates/")
+            assert "王建军" in listed and "其木格" not in listed, listed
+
+        with timings.step("16 certificate PDF downloaded and read back"):
+            row = admin.page.locator("tr", has_text="王建军")
+            number = row.locator("a code").inner_text().strip()
+            with admin.page.expect_navigation():
+                row.locator("a").first.click()
+            assert number.startswith(code), number
+            detail = admin.page.inner_text("main")
+            assert "理论知识 100" in detail and "操作技能 90" in detail, detail
+            href = admin.page.locator("a[href$='certificate.pdf']").get_attribute("href")
+            response = admin.page.request.get(base + href)
+            assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+            pdf = tmp_path / "certificate.pdf"
+            pdf.write_bytes(response.body())
+            text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                                  check=True).stdout
+            for expected in ("王建军", number, "车工", "四级", INSTITUTION):
+                assert expected in text.replace(" ", ""), (expected, text)
+
+        with timings.step("17 public verification by number and through the QR code's URL"):
+            public = page_factory()
+            public.goto(f"{base}/verify")
+            public.fill("#number", number)
+            public.fill("#name", "王建军")
+            public.click("main form button[type=submit]")
+            public.wait_for_load_state()
+            assert public.inner_text(".verdict").strip() == "有效", public.inner_text("main")
+            subprocess.run(["pdftoppm", "-png", "-r", "200", "-singlefile", str(pdf), str(tmp_path / "page")],
+                           check=True)
+            scanned = subprocess.run(["zbarimg", "-q", "--raw", str(tmp_path / "page.png")], capture_output=True,
+                                     text=True).stdout.strip()
+            assert scanned.startswith(f"{base}/verify/{number}?n="), scanned
+            other = page_factory()
+            response = other.goto(scanned)
+            assert response.status == 200 and other.inner_text(".verdict").strip() == "有效", other.inner_text("main")
+            assert number in other.inner_text("main") and "车工" in other.inner_text("main")
+
+        with timings.step("18 certificate data batch: checked by the league/city, accepted by the region"):
+            admin.go("/certificate-batches/")
+            admin.page.fill("#period_from", today.isoformat())
+            admin.page.fill("#period_to", (today + timedelta(days=2)).isoformat())
+            admin.submit("main form button[type=submit]", expect="已报送评价监管部门")
+            batch_url = admin.page.url.replace("/certificate-batches/", "/certificate-batches/regulator/")
+            assert number in admin.page.inner_text("main")
+            city = actor("reg_city")
+            city.go(batch_url.removeprefix(base))
+            city.submit("form[action$='/review'] button[type=submit]", expect="批次已上报自治区")
+            region = actor("reg_region")
+            region.go(batch_url.removeprefix(base))
+            region.submit("form[action$='/accept'] button[type=submit]", expect="批次已接收")
 
 
 # --- steps ---------------------------------------------------------------------------------------
@@ -280,7 +398,7 @@ def file_institution(city: Actor, region: Actor, today: date) -> str:
     page.fill("input[name=title]", f"{today.year}年第X批评价机构目录")
     page.fill("input[name=publication_date]", today.isoformat())
     region.submit("form[action$='/filing/batches'] button[type=submit]")
-    page.locator("input[name=application_id]").filter(has=None).first.check()
+    page.locator("label", has_text=INSTITUTION).locator("input[name=application_id]").check()
     region.submit("form[action*='/publish'] button[type=submit]", expect="S0000150")
     match = re.search(r"S000015\d{6}", page.inner_text("main"))
     assert match, page.inner_text("main")
@@ -332,7 +450,8 @@ def assemble_and_lock(admin: Actor, blueprint_title: str) -> int:
     return paper_id
 
 
-def plan_session(admin: Actor, day: date, blueprint_title: str, paper_id: int, title: str) -> int:
+def plan_session(admin: Actor, day: date, blueprint_title: str, paper_id: int, title: str, *,
+                 auto_check_in: bool = True) -> int:
     page = admin.page
     admin.go("/sessions/new")
     page.select_option("#league_city", CITY)
@@ -345,9 +464,44 @@ def plan_session(admin: Actor, day: date, blueprint_title: str, paper_id: int, t
     page.fill("#window_end", "11:30")
     page.locator("input[name=room_name]").first.fill("第一考场")
     page.locator("input[name=room_capacity]").first.fill("10")
-    page.locator("input[name=auto_check_in]").check()
+    if auto_check_in:
+        page.locator("input[name=auto_check_in]").check()
     admin.submit("#plan-form button[type=submit]")
     return int(re.search(r"/sessions/(\d+)", page.url).group(1))
+
+
+def register_examiner_card(admin: Actor, name: str, number: str, today: date) -> None:
+    page = admin.page
+    admin.go("/grading/examiners")
+    holder = page.locator("#holder option", has_text=name).first.get_attribute("value")
+    page.select_option("#holder", holder)
+    page.fill("#card_number", number)
+    page.select_option("#grade", "examiner")
+    page.fill("#valid_from", (today - timedelta(days=365)).isoformat())
+    page.fill("#valid_until", (today + timedelta(days=3 * 365)).isoformat())
+    page.fill("#jurisdiction", CITY)
+    admin.submit(page.locator("form[action$='/examiners/cards'] button[type=submit]"), expect=number)
+
+
+def score_tasks(examiner: Actor, session_id: int, name: str, scores: list[list[int]]) -> None:
+    """An examiner opens the candidate from their scoring list and scores each drawn task's rubric on screen,
+    in paper order."""
+    page = examiner.page
+    examiner.go("/grading/")
+    page.locator(f"a[href*='/grading/sessions/{session_id}/candidates/']", has_text=name).click()
+    page.wait_for_load_state()
+    candidate_url = page.url
+    actions = [form.get_attribute("action") for form in page.locator("form[action*='/tasks/']").all()]
+    assert len(actions) == len(scores), actions
+    for action, points in zip(actions, scores):
+        examiner.go(candidate_url.removeprefix(examiner.base))
+        form = page.locator(f"form[action='{action}']")
+        inputs = form.locator("input.points")
+        assert inputs.count() == len(points)
+        for n, value in enumerate(points):
+            inputs.nth(n).fill(str(value))
+        form.locator("input[name=confirm]").check()
+        examiner.submit(form.locator("button[type=submit]"), expect=f"{sum(points)} 分")
 
 
 def assign_staff(admin: Actor, session_id: int, role: str, name: str, room: str | None = None) -> None:
@@ -396,6 +550,7 @@ def sit_exam(page, base: str, ticket: str, id_number: str, right: int) -> None:
     page.click("#exam-submit")
     page.click("#exam-confirm-ok")
     page.wait_for_selector("#exam-closed", state="visible")
+    assert "您已交卷" in page.inner_text("#exam-closed")
 
 
 def score_rows(page) -> dict[str, tuple[str, str]]:
