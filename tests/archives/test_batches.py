@@ -118,3 +118,17 @@ def test_batch_pages_and_archive_pages_by_role(app, client, session, cert_world)
     page = client.get(f"/certificate-batches/regulator/{batch_id}")
     assert page.status_code == 200
     assert client.get("/archives/verify").status_code == 200
+
+
+def test_a_refused_batch_is_shown_as_an_error_not_as_a_success(app, client, session, cert_world):  # noqa: F811
+    """The batch pages report a refusal by flashing it as an error: it must not look like the green success."""
+    w = cert_world
+    with app.app_context():
+        _issue(session, w)
+    login(client, "admin_a")
+    data = {"institution_id": w["A"].id, "period_from": "2026-12-20", "period_to": "2026-12-20"}
+    assert client.post("/certificate-batches/", data=data, headers=csrf_headers(client)).status_code == 302
+    again = client.post("/certificate-batches/", data=data, headers=csrf_headers(client), follow_redirects=True)
+    html = again.get_data(as_text=True)
+    assert '<p class="error" role="alert">该期间没有未报送的证书数据</p>' in html, html
+    assert '<p class="flash">该期间没有未报送的证书数据' not in html
