@@ -73,10 +73,10 @@ def panel_tasks(session: Session, exam_session: ExamSession) -> dict[str, SkillT
         raise ValidationFailed("理论知识场次由系统评分，不由考评人员评分",
                                "theory sessions are scored automatically, not by examiners", field="session_id")
     paper_ids = [p.paper_id for p in exam_session.papers]
-    if len(paper_ids) != 1:
-        raise Conflict(f"本场次应有且只有一份试卷（现有{len(paper_ids)}份），无法确定考核试题",
-                       f"the session needs exactly one paper to take its tasks from; it has {len(paper_ids)}",
-                       field="paper_ids")
+    if len(paper_ids) != 1:  # unreachable through plan_session; pages listing panels skip such a session
+        raise ValidationFailed(f"本场次应有且只有一份试卷（现有{len(paper_ids)}份），无法确定考核试题",
+                               f"the session needs exactly one paper to take its tasks from; it has {len(paper_ids)}",
+                               field="paper_ids")
     return {task.code: task for task in paper_tasks(session, session.get(Paper, paper_ids[0]))}
 
 
