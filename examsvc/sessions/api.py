@@ -65,6 +65,8 @@ class ReadinessProblemSchema(Schema):
 
 class SessionDetailSchema(SessionSchema):
     problems = fields.List(fields.Nested(ReadinessProblemSchema))
+    notices = fields.List(fields.Nested(ReadinessProblemSchema), metadata={
+        "description": "what does not stop the session opening but needs attention (综合评审 materials missing)"})
 
 
 class SessionPlanSchema(Schema):
@@ -208,6 +210,7 @@ class _Detail:
         self._session = exam_session
         self.problems = (service.readiness(get_session(), exam_session)
                          if exam_session.status == "planned" else [])
+        self.notices = service.notices(get_session(), exam_session)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session, name)

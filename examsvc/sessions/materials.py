@@ -399,8 +399,9 @@ def own_registration(session: Session, me: Candidate, candidate_id: int) -> tupl
 
 
 def missing_materials(session: Session, exam_session: ExamSession) -> list[Problem]:
-    """A review session cannot open while a candidate has handed in nothing: the panel would have
-    no file to review. (The institution can upload for a candidate.)"""
+    """Candidates of a review session who have handed in nothing yet: a notice before opening, not a
+    bar, since one candidate who drops out must not stop everyone's review (the panel records them
+    absent). The institution can upload for a candidate."""
     if not is_review_session(session, exam_session):
         return []
     missing = session.scalar(select(func.count()).select_from(Candidate).where(

@@ -242,7 +242,8 @@ def _session_page(exam_session: ExamSession, error: ServiceError | None = None, 
         papers=papers, institution=session.get(Institution, exam_session.institution_id),
         blueprint=session.get(ExamBlueprint, exam_session.blueprint_id),
         staff_users=queries.staff_users(session, exam_session), places=LEAGUES_AND_CITIES,
-        problems=service.readiness(session, exam_session) if exam_session.status == "planned" else []), status
+        problems=service.readiness(session, exam_session) if exam_session.status == "planned" else [],
+        notices=service.notices(session, exam_session)), status
 
 
 @bp.route("/<int:session_id>")

@@ -371,9 +371,15 @@ def readiness(session: Session, exam_session: ExamSession) -> list[Problem]:
     place = location_problem(session, session.get(Institution, exam_session.institution_id), exam_session.league_city)
     if place is not None:  # e.g. the site filing was revoked after planning
         problems.append(Problem("location", place.message, place.message_en))
-    from examsvc.sessions.materials import missing_materials  # 综合评审: every candidate handed in a file
-    problems += missing_materials(session, exam_session)
     return problems
+
+
+def notices(session: Session, exam_session: ExamSession) -> list[Problem]:
+    """What the institution should see before opening that does not stop the session: a 综合评审
+    candidate without materials (who may still hand them in, or be recorded absent at the review)."""
+    from examsvc.sessions.materials import missing_materials
+
+    return missing_materials(session, exam_session) if exam_session.status == "planned" else []
 
 
 def _panel_problems(session: Session, exam_session: ExamSession, needed: int) -> list[Problem]:

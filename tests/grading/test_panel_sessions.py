@@ -21,7 +21,7 @@ from examsvc.grading.panel import panel_tasks, submit_scores, task_states
 from examsvc.sessions import console
 from examsvc.sessions.models import Incident
 from examsvc.sessions.service import (
-    assign_staff, open_session, plan_session, readiness, register_candidate,
+    assign_staff, notices, open_session, plan_session, readiness, register_candidate,
 )
 from tests.conftest import count_rows, make_user
 from tests.delivery.conftest import resident_id, site_filed
@@ -251,7 +251,8 @@ def test_a_review_session_is_scored_by_three_examiners_into_its_component_score(
         assign_staff(session, review, user, "examiner", None, admin)
     codes = {p.code for p in readiness(session, review)}
     assert "examiner_standing" in codes  # a 考评员 card does not cover level 2: named before opening
-    assert "materials" in codes  # 综合评审: every candidate hands in a file first (examsvc.sessions.materials)
+    assert "materials" not in codes  # 综合评审 materials missing is a notice, not a bar (examsvc.sessions.materials)
+    assert [p.code for p in notices(session, review)] == ["materials"]
     from examsvc.sessions.service import remove_staff
 
     remove_staff(session, review, next(s.id for s in review.staff if s.user_id == ordinary.id), admin)

@@ -292,3 +292,16 @@ def test_the_examiners_scoring_screen_links_the_candidates_files(app, session, r
     assert "Delete" not in html.split("Review materials", 1)[1].split("</section>", 1)[0]
     recused = staff(app, "recused_c").get(f"/grading/sessions/{sid}/candidates/{cid}", headers=EN)
     assert "技术总结-张三.pdf" not in recused.get_data(as_text=True)
+
+
+def test_the_session_page_and_api_note_candidates_without_materials_without_blocking(app, session, review):
+    admin, sid = staff(app, "admin_c"), review.exam_session.id
+    page = admin.get(f"/sessions/{sid}").get_data(as_text=True)
+    assert 'id="notices"' in page and "2名考生尚未提交评审材料" in page
+    detail = admin.get(f"/api/v1/sessions/{sid}").get_json()
+    assert [n["code"] for n in detail["notices"]] == ["materials"]
+    assert "materials" not in {p["code"] for p in detail["problems"]}
+    for index in (0, 1):
+        assert post_file(admin, urls(review, index)["page"]).status_code in (200, 302)
+    assert 'id="notices"' not in admin.get(f"/sessions/{sid}").get_data(as_text=True)
+    assert admin.get(f"/api/v1/sessions/{sid}").get_json()["notices"] == []

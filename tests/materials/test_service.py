@@ -13,7 +13,7 @@ from examsvc.sessions.materials import (
     DOCX, FILENAME_MAX, ReviewMaterial, delete_material, fetch_material, list_materials, materials_by_candidate,
     missing_materials, own_registration, own_reviews, sanitise_filename, sniff_type, upload_material,
 )
-from examsvc.sessions.service import readiness
+from examsvc.sessions.service import notices, readiness
 from tests.delivery.conftest import exam  # noqa: F401  (fixture: an open theory session)
 from tests.materials.conftest import docx_bytes, jpeg_bytes, pdf_bytes, plain_zip_bytes, png_bytes
 from tests.papers.conftest import papers_world  # noqa: F401  (fixture)
@@ -316,15 +316,17 @@ def test_the_person_sees_their_review_registrations_and_nobody_elses(session, re
 
 # --- readiness ---------------------------------------------------------------------------------
 
-def test_a_review_session_is_not_ready_while_a_candidate_has_handed_in_nothing(session, review):
+def test_a_review_session_notes_each_candidate_who_has_handed_in_nothing_without_blocking(session, review):
     [problem] = missing_materials(session, review.exam_session)
     assert problem.code == "materials" and problem.message == "2名考生尚未提交评审材料"
-    assert "materials" in {p.code for p in readiness(session, review.exam_session)}
+    assert [p.code for p in notices(session, review.exam_session)] == ["materials"]
+    assert "materials" not in {p.code for p in readiness(session, review.exam_session)}  # one dropout must not
+    # stop everyone's review: the panel records a candidate without materials absent
     upload(session, review, review.candidates[0])
     assert missing_materials(session, review.exam_session)[0].message == "1名考生尚未提交评审材料"
     upload(session, review, review["admin"], candidate=review.candidates[1])
     assert missing_materials(session, review.exam_session) == []
-    assert "materials" not in {p.code for p in readiness(session, review.exam_session)}
+    assert notices(session, review.exam_session) == []
 
 
 # --- the file name sanitiser ----------------------------------------------------------------------
