@@ -36,10 +36,12 @@ from examsvc.errors import Conflict, NotFound, ValidationFailed
 from examsvc.grading.examiners import eligibility
 from examsvc.grading.models import ComponentScore, ExaminerScore, Resolution, ResultPublication, ScoreChange
 from examsvc.papers.models import Paper
+from examsvc.papers.skill import TASK_COMPONENTS
 from examsvc.sessions.models import Candidate, ExamSession, SessionStatus
 from itembank.blueprint import Blueprint, SkillTask
 
-PANEL_COMPONENTS = ("skill", "review")
+#: The components scored by an examiner panel are those whose papers are drawn as tasks (one definition).
+PANEL_COMPONENTS = TASK_COMPONENTS
 
 
 @dataclass(frozen=True)
