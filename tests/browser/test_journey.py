@@ -22,7 +22,7 @@ Steps (each one timed; the timings are printed at the end of the test and record
 6. items — the item writer drafts the four theory items (one per element) and submits them
 7. review — the reviewer approves each of them
 8. papers — the institution admin assembles and locks a theory paper and a skill paper (one task
-   drawn from each module's pool)
+   drawn from each module's pool); the skill paper's 考核任务书 and 评分记录表 PDFs are read back
 9. sessions — plans a theory session (automatic check-in) and a skill session, assigns two
    invigilators to each and three examiners to the skill session, registers both candidates in
    each and opens both
@@ -43,6 +43,7 @@ Steps (each one timed; the timings are printed at the end of the test and record
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -89,16 +90,22 @@ TINY_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Ty
 
 
 class Timings:
-    """Each step's wall-clock time, printed as a table when the journey ends."""
+    """Each step's wall-clock time, printed as a table when the journey ends; with
+    ``JOURNEY_SCREENSHOTS=DIR`` also what the last page acted on showed at the end of each step
+    (``DIR/NN.png``), for seeing what a new user sees."""
 
-    def __init__(self):
+    def __init__(self, screenshots: Path | None = None):
         self.steps: list[tuple[str, float]] = []
+        self.screenshots, self.last_page = screenshots, None
 
     @contextmanager
     def step(self, name: str):
         started = time.perf_counter()
         yield
         self.steps.append((name, time.perf_counter() - started))
+        if self.screenshots is not None and self.last_page is not None:
+            self.screenshots.mkdir(parents=True, exist_ok=True)
+            self.last_page.screenshot(path=str(self.screenshots / f"{len(self.steps):02d}.png"), full_page=True)
 
     def table(self) -> str:
         width = max(len(name) for name, _ in self.steps)
@@ -108,8 +115,9 @@ class Timings:
 
 
 @pytest.fixture
-def timings(record_property, capsys):
-    recorded = Timings()
+def timings(record_property, capsys, request):
+    folder = os.environ.get("JOURNEY_SCREENSHOTS")
+    recorded = Timings(Path(folder) / request.node.callspec.id if folder else None)
     yield recorded
     if recorded.steps:
         record_property("journey_steps", {name: round(seconds, 2) for name, seconds in recorded.steps})
@@ -120,10 +128,11 @@ def timings(record_property, capsys):
 class Actor:
     """One person at their own browser: signs in, follows links, fills and submits forms."""
 
-    def __init__(self, page, base: str, username: str):
-        self.page, self.base, self.username = page, base, username
+    def __init__(self, page, base: str, username: str, timings: Timings):
+        self.page, self.base, self.username, self.timings = page, base, username, timings
 
     def go(self, path: str) -> None:
+        self.timings.last_page = self.page
         response = self.page.goto(self.base + path)
         assert response is not None and response.status < 400, (path, response and response.status)
 
@@ -138,6 +147,7 @@ class Actor:
 
     def submit(self, button, *, expect: str | None = None) -> None:
         """Click a submit button; the page that answers shows no error (and ``expect``, when given)."""
+        self.timings.last_page = self.page
         with self.page.expect_navigation():
             (self.page.locator(button) if isinstance(button, str) else button).click()
         errors = self.page.locator(".error[role=alert]:not(#readiness), p.error.bad")
@@ -193,7 +203,7 @@ def test_from_an_empty_database_to_a_verified_certificate(journey_app, live_serv
     start = datetime(today.year, today.month, today.day, 10, 0, tzinfo=BEIJING)
 
     def actor(username: str) -> Actor:
-        return Actor(page_factory(), base, username).sign_in()
+        return Actor(page_factory(), base, username, timings).sign_in()
 
     with clock.frozen(start) as server_clock:
         with timings.step("2 accounts: sysadmin creates both regulators, writer, reviewer"):
@@ -248,6 +258,11 @@ def test_from_an_empty_database_to_a_verified_certificate(journey_app, live_serv
             text = admin.page.inner_text("main")
             # one task of module M1 (T01 or T02, drawn) and module M2's only task
             assert ("T01" in text) != ("T02" in text) and "T03" in text and "外螺纹车削" in text, text
+            # 考核任务书 for candidates (no rubric) and 评分记录表 for examiners, printed with CJK text
+            for link, rubric in (("task-book.pdf", False), ("score-sheets.pdf", True)):
+                printed = pdf_text(admin, admin.page.locator(f"a[href$='/{link}']").get_attribute("href"),
+                                   tmp_path / link)
+                assert "外螺纹车削" in printed and ("螺纹环规检验不合格不得分" in printed) == rubric, (link, printed)
 
         with timings.step("9 theory and skill sessions planned, staffed, candidates registered, opened"):
             theory = plan_session(admin, today, THEORY_TITLE, theory_paper, "2026年车工四级理论知识（旅程）")
@@ -322,13 +337,8 @@ def test_from_an_empty_database_to_a_verified_certificate(journey_app, live_serv
             assert number.startswith(code), number
             detail = admin.page.inner_text("main")
             assert "理论知识 100" in detail and "操作技能 90" in detail, detail
-            href = admin.page.locator("a[href$='certificate.pdf']").get_attribute("href")
-            response = admin.page.request.get(base + href)
-            assert response.status == 200 and response.headers["content-type"] == "application/pdf"
             pdf = tmp_path / "certificate.pdf"
-            pdf.write_bytes(response.body())
-            text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
-                                  check=True).stdout
+            text = pdf_text(admin, admin.page.locator("a[href$='certificate.pdf']").get_attribute("href"), pdf)
             for expected in ("王建军", number, "车工", "四级", INSTITUTION):
                 assert expected in text.replace(" ", ""), (expected, text)
 
@@ -349,6 +359,7 @@ def test_from_an_empty_database_to_a_verified_certificate(journey_app, live_serv
             response = other.goto(scanned)
             assert response.status == 200 and other.inner_text(".verdict").strip() == "有效", other.inner_text("main")
             assert number in other.inner_text("main") and "车工" in other.inner_text("main")
+            timings.last_page = other
 
         with timings.step("18 certificate data batch: checked by the league/city, accepted by the region"):
             admin.go("/certificate-batches/")
@@ -366,6 +377,14 @@ def test_from_an_empty_database_to_a_verified_certificate(journey_app, live_serv
 
 
 # --- steps ---------------------------------------------------------------------------------------
+
+def pdf_text(viewer: Actor, href: str, path: Path) -> str:
+    """Download a PDF in the viewer's browser session to ``path``; its text as pdftotext reads it."""
+    response = viewer.page.request.get(viewer.base + href)
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf", (href, response.status)
+    path.write_bytes(response.body())
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
 
 def file_institution(city: Actor, region: Actor, today: date) -> str:
     """The league/city regulator records and evaluates the application and puts it under notice; the
