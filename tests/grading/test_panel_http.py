@@ -143,3 +143,13 @@ def test_the_exam_room_refuses_a_panel_sessions_candidate_with_the_reason(app, s
     assert "no exam in the browser" in text and "report to the venue" in text
     with client.session_transaction() as cookie:
         assert "exam_candidate" not in cookie
+
+
+def test_the_candidates_page_and_tickets_of_a_panel_session_speak_of_venues_and_workstations(app, session, panel):
+    admin = _signed_in(app, "admin_a")
+    sid = panel["session"].id
+    listing = admin.get(f"/sessions/{sid}/candidates").get_data(as_text=True)
+    assert "<th>考核场地</th>" in listing and ">工位</th>" in listing and "<th>考场</th>" not in listing
+    tickets = admin.get(f"/sessions/{sid}/tickets").get_data(as_text=True)
+    assert "不进行机考" in tickets and "否决项" in tickets
+    assert "/exam/sign-in" not in tickets      # no exam computer to sign in to
