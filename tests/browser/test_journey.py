@@ -410,7 +410,7 @@ def file_institution(city: Actor, region: Actor, today: date) -> str:
         city.submit("form[action$='/evaluate'] button[type=submit]")
     page.fill("input[name=start]", (today - timedelta(days=10)).isoformat())
     page.fill("input[name=end]", (today - timedelta(days=1)).isoformat())
-    city.submit("form[action$='/notice'] button[type=submit]")
+    city.submit("form[action$='/notice'] button[type=submit]", expect="公示中")
     assert page.url == application_url
 
     page = region.page
@@ -420,6 +420,7 @@ def file_institution(city: Actor, region: Actor, today: date) -> str:
     region.submit("form[action$='/filing/batches'] button[type=submit]")
     page.locator("label", has_text=INSTITUTION).locator("input[name=application_id]").check()
     region.submit("form[action*='/publish'] button[type=submit]", expect="S0000150")
+    assert page.locator("tr", has_text=INSTITUTION).first.locator("td", has_text="已公布").count() == 1
     match = re.search(r"S000015\d{6}", page.inner_text("main"))
     assert match, page.inner_text("main")
     return match.group(0)
