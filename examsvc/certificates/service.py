@@ -326,16 +326,21 @@ def issue_for_session(session: Session, exam_session: ExamSession, actor: Any) -
 
 
 def sessions_awaiting(session: Session, institution_ids: set[int] | None) -> list[tuple[ExamSession, int]]:
-    """Sessions with confirmed results and how many of their pass records still lack a certificate."""
+    """Sessions with confirmed results and how many of their pass records still lack a certificate.
+
+    A pass record rests on one session per component; it is counted once, under its latest session
+    (the one whose result completed it), so theory and skill do not both offer the same certificate."""
     query = (select(ExamSession).join(ResultPublication, ResultPublication.session_id == ExamSession.id)
-             .where(ResultPublication.confirmed_at.is_not(None)).order_by(ExamSession.exam_date.desc()))
+             .where(ResultPublication.confirmed_at.is_not(None))
+             .order_by(ExamSession.exam_date.desc(), ExamSession.id.desc()))
     if institution_ids is not None:
         query = query.where(ExamSession.institution_id.in_(institution_ids))
-    found = []
+    found, counted = [], set()
     for exam_session in session.scalars(query.limit(200)):
-        pending = len(pending_for_session(session, exam_session))
+        pending = {row.id for row in pending_for_session(session, exam_session)} - counted
+        counted |= pending
         if pending:
-            found.append((exam_session, pending))
+            found.append((exam_session, len(pending)))
     return found
 
 

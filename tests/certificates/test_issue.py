@@ -233,3 +233,18 @@ def test_malformed_numbers_are_refused_naming_the_rule(raw):
     with pytest.raises(ServiceError) as refused:
         parse_number(raw)
     assert refused.value.field == "number" and "22" in refused.value.message
+
+
+def test_a_pass_awaits_its_certificate_under_one_session_only(app_context, session, cert_world):
+    """A pass rests on a theory and a skill session; the issue page offers it once, under the latest."""
+    from examsvc.certificates.service import sessions_awaiting
+
+    passes = cert_world["passes_a"]
+    passes.make(2, work_type="")
+    theory, skill = passes.sessions["theory"], passes.sessions["skill"]
+    assert {r.id for r in pending_for_session(session, theory)} == {r.id for r in pending_for_session(session, skill)}
+    awaiting = sessions_awaiting(session, {passes.institution.id})
+    assert len(awaiting) == 1 and awaiting[0][1] == 2
+    assert awaiting[0][0].id in {theory.id, skill.id}
+    issue_for_session(session, awaiting[0][0], cert_world["admin_a"])
+    assert sessions_awaiting(session, {passes.institution.id}) == []
