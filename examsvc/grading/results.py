@@ -117,7 +117,8 @@ def confirm_results(session: Session, exam_session: ExamSession, actor: Any) -> 
     if today <= publication.notice_until:
         raise Conflict(f"公示期至{publication.notice_until}，期满后才能确认",
                        f"the notice period runs until {publication.notice_until}", field="session_id")
-    scores = list(session.scalars(select(ComponentScore).where(ComponentScore.session_id == exam_session.id)))
+    scores = list(session.scalars(select(ComponentScore).where(ComponentScore.session_id == exam_session.id)
+                                  .order_by(ComponentScore.candidate_id)))  # pass records in registration order
     if session.scalar(select(ReviewRequest.id).where(ReviewRequest.score_id.in_([s.id for s in scores]),
                                                      ReviewRequest.status == "open")):
         raise Conflict("仍有未处理的复核申请", "a review request is still open", field="session_id")
