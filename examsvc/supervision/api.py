@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from examsvc.auth import Permission, permission_required
 from examsvc.db import get_session, unit_of_work
-from examsvc.errors import NotFound
+from examsvc.errors import NotFound, ValidationFailed
 from examsvc.institutions.jurisdiction import visible_jurisdictions
 from examsvc.supervision import service
 from examsvc.supervision.models import SOURCES, STATUSES, SUBJECT_KINDS
@@ -128,6 +128,15 @@ class CalendarRequest(Schema):
 
 class CalendarResponse(Schema):
     entered = fields.Integer()
+
+
+def _day(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationFailed("日期应为 YYYY-MM-DD", "the day must be a date (YYYY-MM-DD)", field="day") from None
 
 
 def _detail(case: Any) -> dict[str, Any]:
@@ -251,3 +260,15 @@ class CalendarDays(MethodView):
             rows = service.add_calendar_days(session, [(d["day"], d["is_workday"]) for d in body["days"]], body["note"],
                                              current_user._get_current_object())
         return {"entered": len(rows)}
+
+
+@calendar_bp.route("/days/<day>")
+class CalendarDayById(MethodView):
+    @calendar_bp.response(204)
+    @permission_required(Permission.REGULATE)
+    def delete(self, day: str) -> None:
+        """Remove an entered day (region only; audited). Deadlines already recorded keep their value."""
+        actor = current_user._get_current_object()
+        service.require_calendar_keeper(actor)
+        with unit_of_work() as session:
+            service.remove_calendar_day(session, _day(day), actor)

@@ -252,7 +252,12 @@ def _calendar_page(error: ServiceError | None = None, status: int = 200, form: A
     rows = list(get_session().scalars(select(CalendarOverride).order_by(CalendarOverride.day)))
     year = service.beijing_today().year
     coverage = [(y, package_knows(y), any(r.day.year == y for r in rows)) for y in range(year - 1, year + 3)]
-    return render_template("supervision/calendar.html", rows=rows, coverage=coverage, error=error,
+    try:
+        service.require_calendar_keeper(_actor())
+        keeper = True
+    except Forbidden:
+        keeper = False
+    return render_template("supervision/calendar.html", rows=rows, coverage=coverage, error=error, keeper=keeper,
                            message=_message(error) if error else None, form=form or {}, **_names()), status
 
 
@@ -289,4 +294,20 @@ def add_calendar_days() -> Any:
     except ServiceError as exc:
         return _calendar_page(exc, exc.status, request.form)
     flash(_("%(count)s days entered.", count=len(rows)))
+    return redirect(url_for("supervision.calendar"))
+
+
+@bp.route("/supervision/calendar/<day>/remove", methods=["POST"])
+@permission_required(Permission.REGULATE)
+def remove_calendar_day(day: str) -> Any:
+    """The region takes an entered day off the calendar (recorded deadlines keep their value)."""
+    service.require_calendar_keeper(_actor())
+    try:
+        with unit_of_work() as session:
+            service.remove_calendar_day(session, parse_date(day, "day"), _actor())
+    except (Forbidden, NotFound):
+        raise
+    except ServiceError as exc:
+        return _calendar_page(exc, exc.status)
+    flash(_("The day was removed from the calendar; deadlines already recorded keep their value."))
     return redirect(url_for("supervision.calendar"))

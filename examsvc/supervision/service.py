@@ -79,9 +79,23 @@ def calendar_overrides(session: Session) -> dict[date, bool]:
     return {row.day: row.is_workday for row in session.scalars(select(CalendarOverride))}
 
 
-def add_calendar_days(session: Session, days: Iterable[tuple[date, bool]], note: str, actor: Any) -> list[CalendarOverride]:
-    """Enter holidays (``False``) and make-up working days (``True``); a day already entered is refused."""
+#: The working-day calendar is one for the whole region: every jurisdiction's statutory deadlines
+#: (Art. 46-48) count on it, so only the region's regulator changes it (issue 13, item 1).
+CALENDAR_RULE = ("工作日日历（法定节假日和调休上班日）全区统一，各辖区的法定期限均据此计算，其调整",
+                 "the working-day calendar (holidays and make-up working days) is one for the whole region and "
+                 "every jurisdiction's statutory deadlines count on it; changing it")
+
+
+def require_calendar_keeper(actor: Any) -> None:
+    """Refuse anyone but the region's regulator, naming the rule (a league/city cannot change it)."""
     require_permission(actor, Permission.REGULATE)
+    require_region(actor, *CALENDAR_RULE)
+
+
+def add_calendar_days(session: Session, days: Iterable[tuple[date, bool]], note: str, actor: Any) -> list[CalendarOverride]:
+    """Enter holidays (``False``) and make-up working days (``True``); a day already entered is refused.
+    Region only (:func:`require_calendar_keeper`)."""
+    require_calendar_keeper(actor)
     existing = calendar_overrides(session)
     rows = []
     for day, is_workday in days:
@@ -98,6 +112,26 @@ def add_calendar_days(session: Session, days: Iterable[tuple[date, bool]], note:
     record(session, actor, "calendar.override", ("calendar", None),
            {"days": {d.isoformat(): w for d, w in days}, "note": note})
     return rows
+
+
+def remove_calendar_day(session: Session, day: date, actor: Any) -> CalendarOverride:
+    """Take an entered day off the calendar (region only); audited with what it was.
+
+    Nothing is recomputed retroactively: a deadline computed earlier was recorded when it was
+    computed (a case's statement deadline at the notice, its objection deadline at the decision)
+    and keeps its value. Only deadlines computed afterwards (the next notice or decision, the
+    deadline look-up) count on the calendar as it then stands; for a year the built-in calendar
+    does not know, removing a year's last entry makes that year unknown again.
+    """
+    require_calendar_keeper(actor)
+    row = session.scalar(select(CalendarOverride).where(CalendarOverride.day == day))
+    if row is None:
+        raise NotFound(f"{day} 未录入工作日日历", f"{day} is not entered in the working-day calendar", field="day")
+    details = {"day": day.isoformat(), "is_workday": row.is_workday, "note": row.note}
+    session.delete(row)
+    session.flush()
+    record(session, actor, "calendar.remove", ("calendar", None), details)
+    return row
 
 
 def add_working_days(session: Session, start: date, n: int) -> date:

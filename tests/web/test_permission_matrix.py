@@ -286,3 +286,10 @@ def test_the_review_materials_routes_declare_their_permissions(routes):
                              ("my_materials_api.mine_json", "GET"), ("my_materials_api.upload_mine_json", "POST"),
                              ("my_materials_api.delete_mine_json", "DELETE")]:
         assert seen[(endpoint, method)] == candidate, endpoint
+
+
+def test_the_calendar_removal_routes_declare_their_permissions(routes):
+    """Issue 13: removing a working-day calendar entry; REGULATE opens it, the service lets only the region act."""
+    seen = {(r.endpoint, r.method): (r.permission, r.institution_arg) for r in routes}
+    assert seen[("supervision.remove_calendar_day", "POST")] == (Permission.REGULATE, None)
+    assert seen[("api_calendar.CalendarDayById", "DELETE")] == (Permission.REGULATE, None)
