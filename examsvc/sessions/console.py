@@ -30,7 +30,9 @@ from examsvc.errors import Conflict, ValidationFailed
 from examsvc.grading.models import ComponentScore
 from examsvc.papers.models import PaperItem
 from examsvc.sessions.models import Candidate, ExamSession, Incident, SessionStatus
-from examsvc.sessions.service import find_candidate, get_room, is_panel_session, require_console
+from examsvc.sessions.service import (
+    find_candidate, get_room, is_panel_session, require_close_session, require_console,
+)
 
 #: Roster statuses, in the order a candidate passes through them.
 STATUSES = ("not_signed_in", "checked_in", "in_progress", "paused", "submitted", "expired", "terminated", "absent")
@@ -292,8 +294,9 @@ class CloseReport:
 
 def close_session(session: Session, exam_session: ExamSession, actor: Any) -> CloseReport:
     """End the session (结束): every attempt past its deadline is settled, every one still running or
-    paused is closed now with its confirmed answers kept, and nobody can sign in any more."""
-    require_console(actor, exam_session)
+    paused is closed now with its confirmed answers kept, and nobody can sign in any more. Only the
+    institution's admins or an invigilator of every room may (:func:`require_close_session`)."""
+    require_close_session(actor, exam_session)
     _require_open(exam_session)
     now = clock.now()
     closed_now = 0

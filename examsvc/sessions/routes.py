@@ -122,7 +122,9 @@ def _sessions_globals() -> dict[str, Any]:
             "staff_role_names": staff_role_names(), "roster_status_names": roster_status_names(),
             "incident_kind_names": incident_kind_names(), "language_name": language_name,
             "id_type_name": id_type_name, "local": local, "may_manage": may_manage,
-            "may_run_console": may_run_console, "LANGUAGES": service.LANGUAGES, "ID_TYPES": service.ID_TYPES,
+            "may_run_console": may_run_console,
+            "may_close_session": lambda exam_session: service.may_close_session(current_user, exam_session),
+            "LANGUAGES": service.LANGUAGES, "ID_TYPES": service.ID_TYPES,
             "is_panel": lambda exam_session: service.is_panel_session(get_session(), exam_session),
             "is_panel_blueprint": service.is_panel_blueprint,
             "can_plan": has_permission(current_user, Permission.INSTITUTION_MANAGE)}
@@ -282,6 +284,7 @@ def set_location(session_id: int) -> Any:
 def close_and_report(session_id: int, need: str, back: str) -> Any:
     """End the session (the console and the session page share this), after the confirmation box."""
     exam_session = load_session(session_id, need)
+    service.require_close_session(current_user, exam_session)  # one room's invigilator: 403, not a flash
     try:
         if request.form.get("confirm") != "1":
             raise ValidationFailed("请勾选确认后再结束考试", "tick the confirmation to end the session", field="confirm")

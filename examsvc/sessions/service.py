@@ -90,6 +90,31 @@ def require_console(user: Any, exam_session: ExamSession, room_id: int | None = 
     require_assigned(user, exam_session, StaffRole.INVIGILATOR, room_id)
 
 
+def may_close_session(user: Any, exam_session: ExamSession) -> bool:
+    """Whether ``user`` may end the whole session: see :func:`require_close_session`."""
+    try:
+        require_close_session(user, exam_session)
+    except Forbidden:
+        return False
+    return True
+
+
+def require_close_session(user: Any, exam_session: ExamSession) -> None:
+    """End the whole session (结束): the institution's admins, or an invigilator assigned to every room.
+
+    An invigilator acts in their own room; ending the session ends every room's exams, so one who
+    does not invigilate all of its rooms is refused (the admin ends a session of several rooms).
+    """
+    if has_permission(user, Permission.INSTITUTION_MANAGE, exam_session.institution_id):
+        return
+    mine = require_assigned(user, exam_session, StaffRole.INVIGILATOR)
+    if not {r.id for r in exam_session.rooms} <= {s.room_id for s in mine}:
+        raise Forbidden("结束整个场次须由本机构管理员或负责全部考场的监考人员进行；您只负责部分考场，不能结束其他考场的考试",
+                        "the whole session is ended by the institution's admin or by an invigilator of every room; "
+                        "you invigilate only some rooms and may not end the other rooms' exams",
+                        field="session", code="close.not_every_room")
+
+
 def get_room(exam_session: ExamSession, room_id: int) -> SessionRoom:
     room = next((r for r in exam_session.rooms if r.id == room_id), None)
     if room is None:
