@@ -98,7 +98,9 @@ class IssuedSchema(Schema):
 class VoidRequest(Schema):
     reason_category = fields.String(required=True, validate=validate.OneOf(list(VOID_REASONS)))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    case_reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    case_reference = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100), metadata={
+        "description": "required: the reference (JG-…) of an open supervision case of your jurisdiction against the "
+                       "certificate's holder or institution"})
 
 
 class ExportQuery(Schema):

@@ -93,7 +93,7 @@ class CertificateVoid(Base):
     certificate_id: Mapped[int] = mapped_column(ForeignKey("certificates.id"))
     reason_category: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text)
-    case_reference: Mapped[str | None] = mapped_column(String(100))  # the supervision case, once cases exist
+    case_reference: Mapped[str | None] = mapped_column(String(100))  # the supervision case's reference (Case.reference)
     authorised_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     voided_on: Mapped[date] = mapped_column(Date)
     voided_at: Mapped[datetime] = mapped_column(UTCDateTime)

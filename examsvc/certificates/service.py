@@ -4,7 +4,8 @@ A certificate is issued only from a :class:`~examsvc.grading.models.PassRecord` 
 are confirmed passes, by the institution that evaluated, within its filed scope on the issue
 date (seed Art. 19, 28: 谁评价、谁发证、谁负责), and only once per pass record. Several pass records
 are issued all or nothing: every record is checked first and one refusal lists every problem.
-Voiding needs a reason, its category and an authorised regulator (seed Art. 43-44); it adds a
+Voiding needs a reason, its category, a regulator of the institution's jurisdiction and an open
+supervision case against the holder or the institution (seed Art. 43-44); it adds a
 void decision and a revocation record for the upload data and never touches the certificate.
 """
 
@@ -29,6 +30,7 @@ from examsvc.certificates.numbers import allocate_serials, beijing_date, format_
 from examsvc.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationFailed
 from examsvc.grading.models import ComponentScore, PassRecord, ResultPublication
 from examsvc.grading.results import required_components
+from examsvc.institutions.jurisdiction import covers, jurisdiction_of
 from examsvc.institutions.models import Institution
 from examsvc.institutions.service import can_certify
 from examsvc.reference.models import Occupation
@@ -350,13 +352,23 @@ def void_certificate(session: Session, certificate: Certificate, *, reason_categ
                      case_reference: str | None, actor: Any) -> CertificateVoid:
     """Declare ``certificate`` void (宣布证书作废) and record its revocation for the upload data.
 
-    Only a regulator authorised for the certificate's institution may; the reason and its
-    category are required, the case reference (the supervision case) is kept when given.
+    Only a regulator whose jurisdiction covers the certificate's institution may (seed Art. 7-8,
+    43: each level acts within its filing authority, by :func:`~examsvc.institutions.jurisdiction.covers`),
+    and only on a supervision case (Art. 43-44): ``case_reference`` names an existing
+    :class:`~examsvc.supervision.models.Case`, triaged and not dismissed, of a jurisdiction the
+    regulator covers, against the certificate's holder (a candidate of the same ID) or its
+    institution. The reason and its category are required.
     """
     if actor is None or isinstance(actor, str):
         raise Forbidden("证书作废须由授权的评价监管部门人员决定", "only an authorised regulator may void a certificate",
                         field="actor")
     require_permission(actor, Permission.REGULATE, certificate.institution_id)
+    institution = session.get(Institution, certificate.institution_id)
+    where = jurisdiction_of(institution)
+    if not covers(actor, where):
+        raise Forbidden(f"证书 {certificate.number} 由{where}的机构颁发，其作废属{where}评价监管部门管辖",
+                        f"certificate {certificate.number} was issued by an institution of {where}: "
+                        f"voiding it is for the regulator of {where}", field="certificate", code="outside_jurisdiction")
     if reason_category not in VOID_REASONS:
         raise ValidationFailed("请选择作废原因类别", f"choose a reason category: {', '.join(VOID_REASONS)}",
                                field="reason_category")
@@ -365,15 +377,12 @@ def void_certificate(session: Session, certificate: Certificate, *, reason_categ
         raise ValidationFailed("须写明作废理由", "a reason is required", field="reason")
     if len(reason) > 2000:
         raise ValidationFailed("作废理由不能超过2000个字符", "the reason may have at most 2000 characters", field="reason")
-    case_reference = (case_reference or "").strip() or None
-    if case_reference is not None and len(case_reference) > 100:
-        raise ValidationFailed("案件编号不能超过100个字符", "the case reference may have at most 100 characters",
-                               field="case_reference")
     existing = session.scalar(select(CertificateVoid).where(CertificateVoid.certificate_id == certificate.id))
     if existing is not None:
         raise Conflict(f"证书 {certificate.number} 已于 {existing.voided_on} 宣布作废",
                        f"certificate {certificate.number} was declared void on {existing.voided_on}",
                        field="certificate", code="certificate.already_void")
+    case_reference = _void_case(session, certificate, case_reference, actor).reference
     now = clock.now()
     void = CertificateVoid(certificate_id=certificate.id, reason_category=reason_category, reason=reason,
                            case_reference=case_reference, authorised_by=actor.id, voided_on=beijing_date(now),
@@ -389,6 +398,43 @@ def void_certificate(session: Session, certificate: Certificate, *, reason_categ
             "case_reference": case_reference})
     session.expire(certificate, ["void"])
     return void
+
+
+def _void_case(session: Session, certificate: Certificate, case_reference: str | None, actor: Any) -> Any:
+    """The supervision case a voiding rests on (Art. 43-44), or a refusal naming ``case_reference``."""
+    from examsvc.sessions.models import Candidate
+    from examsvc.supervision.models import Case
+
+    reference = (case_reference or "").strip()
+    if not reference:
+        raise ValidationFailed("证书作废须依据违纪违规处理案件，请填写案件编号",
+                               "a voiding rests on a supervision case: give its case reference", field="case_reference")
+    if len(reference) > 100:
+        raise ValidationFailed("案件编号不能超过100个字符", "the case reference may have at most 100 characters",
+                               field="case_reference")
+    case = session.scalar(select(Case).where(Case.reference == reference))
+    if case is None:
+        raise ValidationFailed(f"案件 {reference} 不存在", f"case {reference} does not exist", field="case_reference")
+    if not case.jurisdiction or case.subject_id is None or case.status in ("reported", "dismissed"):
+        raise ValidationFailed(f"案件 {reference} 未立案或已撤销，不能作为作废依据",
+                               f"case {reference} is not open (not yet accepted, or dismissed): no voiding on it",
+                               field="case_reference")
+    if not covers(actor, case.jurisdiction):
+        raise Forbidden(f"案件 {reference} 属{case.jurisdiction}评价监管部门管辖",
+                        f"case {reference} is for the regulator of {case.jurisdiction}", field="case_reference",
+                        code="outside_jurisdiction")
+    if case.subject_kind == "institution":
+        concerns = case.subject_id == certificate.institution_id
+    elif case.subject_kind == "candidate":
+        concerns = session.scalar(select(Candidate.id_digest).where(Candidate.id == case.subject_id)) \
+            == certificate.id_digest
+    else:
+        concerns = False
+    if not concerns:
+        raise ValidationFailed(f"案件 {reference} 不涉及证书 {certificate.number} 的持证人或颁证机构",
+                               f"case {reference} concerns neither the holder nor the institution of certificate "
+                               f"{certificate.number}", field="case_reference")
+    return case
 
 
 # --- reading ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from examsvc.certificates.batches import accept_batch, review_batch, submit_batc
 from examsvc.certificates.service import issue_certificates, void_certificate
 from examsvc.errors import Conflict, Forbidden, ValidationFailed
 from examsvc.protect import protect_id
-from tests.certificates.builders import pass_records
+from tests.certificates.builders import pass_records, void_case
 from tests.certificates.conftest import app_context, cert_world, issue_day  # noqa: F401  (fixtures)
 from tests.conftest import csrf_headers, login
 
@@ -70,8 +70,8 @@ def test_a_clean_batch_is_forwarded_accepted_and_revocations_travel_later(sessio
     assert batch.status == "accepted"
     with pytest.raises(ValidationFailed):
         submit_batch(session, w["A"], DAY, DAY, w["admin_a"])  # nothing left to report
-    void_certificate(session, issued[1], reason_category="candidate_misconduct", reason="替考", case_reference=None,
-                     actor=w["regulator"])
+    void_certificate(session, issued[1], reason_category="candidate_misconduct", reason="替考",
+                     case_reference=void_case(session, issued[1], w["regulator"]), actor=w["regulator"])
     later = submit_batch(session, w["A"], DAY, DAY, w["admin_a"])
     assert (later.issued_count, later.revoked_count) == (0, 1)
     assert [(r.record_type, r.number) for r in later.records] == [("revoke", issued[1].number)]

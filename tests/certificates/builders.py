@@ -298,3 +298,14 @@ def _approved(session, version: BlueprintVersion) -> bool:
 def pass_records(session, ids: list[int]) -> list[PassRecord]:
     found = {r.id: r for r in session.scalars(select(PassRecord).where(PassRecord.id.in_(ids)))}
     return [found[i] for i in ids]
+
+
+def void_case(session, certificate, regulator, facts: str = "证书核查发现问题") -> str:
+    """The reference of a case the regulator opens, through the supervision service, against the
+    certificate's institution: a voiding rests on a case (seed Art. 43-44)."""
+    from examsvc.supervision.service import open_case
+
+    case = open_case(session, subject_kind="institution", subject_id=certificate.institution_id, source="regulator",
+                     facts=facts, actor=regulator)
+    session.commit()
+    return case.reference

@@ -9,7 +9,7 @@ import io
 from sqlalchemy import select
 
 from examsvc.certificates.models import Certificate
-from tests.certificates.builders import pass_records
+from tests.certificates.builders import pass_records, void_case
 from tests.conftest import PASSWORD, count_rows
 
 
@@ -80,10 +80,14 @@ def test_issue_a_session_export_and_void(app, client, session, cert_world):
           "validation_failed", "reason_category")
     error(client.post(void_url, json={"reason_category": "issued_in_error", "reason": "错发"}, headers=admin), 403,
           "forbidden")
+    error(client.post(void_url, json={"reason_category": "issued_in_error", "reason": "错发"}, headers=regulator), 422,
+          "validation_failed", "case_reference")  # a voiding rests on a case
+    with app.app_context():
+        reference = void_case(session, session.get(Certificate, first["id"]), cert_world["regulator"])
     voided = client.post(void_url, json={"reason_category": "issued_in_error", "reason": "错发",
-                                         "case_reference": "案-1"}, headers=regulator)
+                                         "case_reference": reference}, headers=regulator)
     assert voided.status_code == 200, voided.get_json()
-    assert voided.get_json()["status"] == "void" and voided.get_json()["void"]["case_reference"] == "案-1"
+    assert voided.get_json()["status"] == "void" and voided.get_json()["void"]["case_reference"] == reference
     error(client.post(void_url, json={"reason_category": "issued_in_error", "reason": "again"}, headers=regulator),
           409, "certificate.already_void")
     all_of_them = client.get("/api/v1/certificates/regulator?status=void", headers=regulator).get_json()
@@ -107,3 +111,37 @@ def test_public_verification_over_the_api(app, client, session, cert_world):
         "outcome": "not_found", "number": number}
     error(anonymous.get("/api/v1/certificates/verify?number=123&name=王小明"), 422, "certificate_number.format", "number")
     error(anonymous.get(f"/api/v1/certificates/verify?number={number}"), 422, "verification.name_required", "name")
+
+
+def test_a_league_city_regulator_voids_only_its_own_institutions_certificates_on_its_own_case(
+        app, client, session, cert_world):
+    """Issue 13: 呼和浩特市 voided a certificate of a 包头市 institution, on free text for a case."""
+    from examsvc.accounts.service import create_user
+    from examsvc.certificates.models import CertificateVoid
+    from examsvc.certificates.service import issue_certificate
+    from examsvc.supervision.service import open_case
+    from tests.certificates.builders import Passes
+
+    made = {name: create_user(session, username=name, password=PASSWORD, display_name=name,
+                              roles=[("regulator", None)], jurisdiction=where)
+            for name, where in (("reg_hohhot", "呼和浩特市"), ("reg_baotou", "包头市"))}
+    with app.app_context():
+        b_passes = Passes(session, cert_world["B"], cert_world["admin_b"].id, occupation="6-18-01-01", level="3")
+        certificate = issue_certificate(session, pass_records(session, b_passes.make(1))[0], cert_world["admin_b"])
+        region_case = open_case(session, subject_kind="institution", subject_id=cert_world["B"].id,
+                                source="regulator", facts="区级立案", jurisdiction="自治区", actor=cert_world["regulator"])
+        session.commit()
+        own_case = void_case(session, certificate, made["reg_baotou"])
+    url = f"/api/v1/certificates/regulator/{certificate.id}/void"
+    body = {"reason_category": "issued_in_error", "reason": "错发"}
+    hohhot, baotou = token(client, "reg_hohhot"), token(client, "reg_baotou")
+    refused = client.post(url, json={**body, "case_reference": own_case}, headers=hohhot)
+    assert refused.status_code == 403 and refused.get_json()["code"] == "outside_jurisdiction", refused.get_json()
+    error(client.post(url, json=body, headers=baotou), 422, "validation_failed", "case_reference")
+    error(client.post(url, json={**body, "case_reference": "内人社监〔2026〕12号"}, headers=baotou), 422,
+          "validation_failed", "case_reference")
+    error(client.post(url, json={**body, "case_reference": region_case.reference}, headers=baotou), 403,
+          "outside_jurisdiction", "case_reference")
+    assert count_rows(session, CertificateVoid) == 0
+    voided = client.post(url, json={**body, "case_reference": own_case}, headers=baotou)
+    assert voided.status_code == 200 and voided.get_json()["void"]["case_reference"] == own_case, voided.get_json()

@@ -18,7 +18,7 @@ from examsvc.certificates.numbers import format_number
 from examsvc.certificates.service import issue_certificates, void_certificate
 from examsvc.grading.models import ComponentScore
 from examsvc.protect import protect_id, reveal_id
-from tests.certificates.builders import pass_records
+from tests.certificates.builders import pass_records, void_case
 
 
 def plant(session, like: Certificate, pass_record_id: int, number_serial: int, **changes) -> Certificate:
@@ -44,8 +44,8 @@ def planted(app_context, session, cert_world):
     # The third pass's skill score was lowered to a fail after issue (a review, say).
     session.execute(update(ComponentScore).where(ComponentScore.id == records[2].score_ids[1])
                     .values(score=50.0, passed=False))
-    void_certificate(session, good[1], reason_category="candidate_misconduct", reason="替考", case_reference=None,
-                     actor=cert_world["regulator"])
+    void_certificate(session, good[1], reason_category="candidate_misconduct", reason="替考",
+                     case_reference=void_case(session, good[1], cert_world["regulator"]), actor=cert_world["regulator"])
     session.commit()
     return {"good": good, "wrong_id": wrong_id, "records": records}
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from examsvc.audit.models import AuditEvent
 from examsvc.certificates.models import Certificate, CertificateVoid
+from tests.certificates.builders import void_case
 from tests.conftest import count_rows, csrf_token_from, login
 
 EN = {"Accept-Language": "en"}
@@ -91,10 +92,12 @@ def test_a_regulator_sees_every_institution_and_voids_with_a_reason(app, session
     missing = post(regulator, url, {"reason_category": "candidate_misconduct", "reason": " ", "confirm": "1"})
     assert missing.status_code == 422 and "须写明作废理由" in missing.get_data(as_text=True)
     assert count_rows(session, CertificateVoid) == 0
+    with app.app_context():
+        reference = void_case(session, certificate, cert_world["regulator"])
     done = post(regulator, url, {"reason_category": "candidate_misconduct", "reason": "替考",
-                                 "case_reference": "案-2026-3", "confirm": "1"}, follow_redirects=True)
+                                 "case_reference": reference, "confirm": "1"}, follow_redirects=True)
     page = done.get_data(as_text=True)
-    assert "证书已宣布作废" in page and "案-2026-3" in page and "参评人员违纪违规" in page
+    assert "证书已宣布作废" in page and reference in page and "参评人员违纪违规" in page
     assert last_action(session) == "certificate.void"
     assert "已作废" in signed_in(app, "admin_a").get("/certificates/?status=void").get_data(as_text=True)
     assert post(regulator, url, {"reason_category": "issued_in_error", "reason": "x", "confirm": "1"}).status_code == 409

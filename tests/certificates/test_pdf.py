@@ -19,7 +19,7 @@ from examsvc.certificates import pdf as certificate_pdf_module
 from examsvc.certificates.pdf import CertificateDocument, certificate_document, certificate_pdf, chinese_date
 from examsvc.certificates.service import issue_certificate, void_certificate
 from examsvc.certificates.verification import qr_tag
-from tests.certificates.builders import pass_records
+from tests.certificates.builders import pass_records, void_case
 
 needs_poppler = pytest.mark.skipif(not shutil.which("pdftotext"), reason="pdftotext (poppler-utils) is not installed")
 
@@ -86,7 +86,8 @@ def test_a_photo_replaces_the_placeholder_and_a_void_certificate_is_stamped(app,
         session.add(Asset(sha256=record.photo_sha256, media_type="image/jpeg", size=len(photo), data=photo,
                           created_at=clock.now()))
         certificate = issue_certificate(session, record, "cli")
-        void_certificate(session, certificate, reason_category="issued_in_error", reason="错发", case_reference=None,
+        void_certificate(session, certificate, reason_category="issued_in_error", reason="错发",
+                         case_reference=void_case(session, certificate, cert_world["regulator"]),
                          actor=cert_world["regulator"])
         doc = certificate_document(session, certificate, "http://127.0.0.1:5000")
     assert doc.photo == photo and doc.void

@@ -10,7 +10,7 @@ from examsvc.audit.models import AuditEvent
 from examsvc.certificates.models import Certificate, CertificateRevocation, CertificateVoid
 from examsvc.certificates.service import issue_certificate, void_certificate
 from examsvc.errors import Conflict, Forbidden, ValidationFailed
-from tests.certificates.builders import pass_records
+from tests.certificates.builders import pass_records, void_case
 from tests.conftest import count_rows, make_user
 
 
@@ -28,8 +28,9 @@ def snapshot(certificate):
 
 def test_a_regulator_voids_with_a_reason_and_a_revocation_record_follows(session, cert_world, issued):
     before = snapshot(issued)
+    reference = void_case(session, issued, cert_world["regulator"])
     void = void_certificate(session, issued, reason_category="candidate_misconduct", reason="替考，经调查属实",
-                            case_reference="内人社监〔2026〕12号", actor=cert_world["regulator"])
+                            case_reference=reference, actor=cert_world["regulator"])
     session.commit()
     assert (void.voided_on.isoformat(), void.authorised_by) == ("2026-12-20", cert_world["regulator"].id)
     revocation = session.scalar(select(CertificateRevocation))
@@ -39,7 +40,7 @@ def test_a_regulator_voids_with_a_reason_and_a_revocation_record_follows(session
     certificate = session.get(Certificate, issued.id)
     assert snapshot(certificate) == before and certificate.is_void
     event = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
-    assert event.action == "certificate.void" and event.details["case_reference"] == "内人社监〔2026〕12号"
+    assert event.action == "certificate.void" and event.details["case_reference"] == reference
     with pytest.raises(Conflict) as again:
         void_certificate(session, certificate, reason_category="issued_in_error", reason="再次", case_reference=None,
                          actor=cert_world["regulator"])
@@ -47,8 +48,8 @@ def test_a_regulator_voids_with_a_reason_and_a_revocation_record_follows(session
 
 
 def test_the_number_of_a_void_certificate_is_never_handed_out_again(session, cert_world, issued):
-    void_certificate(session, issued, reason_category="issued_in_error", reason="错发", case_reference=None,
-                     actor=cert_world["regulator"])
+    void_certificate(session, issued, reason_category="issued_in_error", reason="错发",
+                     case_reference=void_case(session, issued, cert_world["regulator"]), actor=cert_world["regulator"])
     records = pass_records(session, cert_world["passes_a"].make(1))
     assert issue_certificate(session, records[0], "cli").serial == issued.serial + 1
 
@@ -73,3 +74,81 @@ def test_only_an_authorised_regulator_voids(session, cert_world, world, issued):
             void_certificate(session, issued, reason_category="issued_in_error", reason="错发", case_reference=None,
                              actor=actor)
     assert count_rows(session, CertificateVoid) == 0
+
+
+# --- issue 13: the regulator's jurisdiction and the case a voiding rests on (seed Art. 7-8, 43-44) ---
+
+def league_regulator(session, username: str, jurisdiction: str):
+    from examsvc.accounts.service import create_user
+    from tests.conftest import PASSWORD
+
+    user = create_user(session, username=username, password=PASSWORD, display_name=username,
+                       roles=[("regulator", None)], jurisdiction=jurisdiction)
+    session.commit()
+    return user
+
+
+@pytest.fixture
+def issued_b(app_context, session, cert_world):
+    """A certificate of B, a 包头市 institution."""
+    from tests.certificates.builders import Passes
+
+    b_passes = Passes(session, cert_world["B"], cert_world["admin_b"].id, occupation="6-18-01-01", level="3")
+    certificate = issue_certificate(session, pass_records(session, b_passes.make(1))[0], cert_world["admin_b"])
+    session.commit()
+    return certificate
+
+
+def test_a_league_city_regulator_voids_only_certificates_of_its_own_institutions(session, cert_world, issued_b,
+                                                                                 issued):
+    hohhot = league_regulator(session, "reg_hohhot", "呼和浩特市")
+    baotou = league_regulator(session, "reg_baotou", "包头市")
+    reference = void_case(session, issued_b, baotou)
+    for actor, certificate in ((hohhot, issued_b), (baotou, issued)):  # 包头市's institution; a region-level one
+        with pytest.raises(Forbidden) as refused:
+            void_certificate(session, certificate, reason_category="issued_in_error", reason="错发",
+                             case_reference=reference, actor=actor)
+        assert (refused.value.field, refused.value.code) == ("certificate", "outside_jurisdiction")
+    session.rollback()
+    assert count_rows(session, CertificateVoid) == 0
+    void = void_certificate(session, issued_b, reason_category="issued_in_error", reason="错发",
+                            case_reference=reference, actor=baotou)
+    assert (void.case_reference, void.authorised_by) == (reference, baotou.id)
+
+
+def test_a_voiding_names_an_existing_open_case_of_the_holder_or_the_institution(session, cert_world, issued,
+                                                                                issued_b):
+    from examsvc.sessions.models import Candidate
+    from examsvc.supervision import service as cases
+
+    regulator, baotou = cert_world["regulator"], league_regulator(session, "reg_baotou", "包头市")
+    case_of_b = void_case(session, issued_b, regulator)            # opened by the region, against B
+    region_case = cases.open_case(session, subject_kind="institution", subject_id=cert_world["B"].id,
+                                  source="regulator", facts="区级立案", jurisdiction="自治区", actor=regulator)
+    dismissed = cases.open_case(session, subject_kind="institution", subject_id=cert_world["A"].id, source="regulator",
+                                facts="经查不实", actor=regulator)
+    cases.dismiss_case(session, dismissed, reason="不属实", actor=regulator)
+    session.commit()
+
+    def refused(certificate, reference, actor=regulator, error=ValidationFailed):
+        with pytest.raises(error) as caught:
+            void_certificate(session, certificate, reason_category="issued_in_error", reason="错发",
+                             case_reference=reference, actor=actor)
+        session.rollback()
+        return caught.value.field
+
+    assert refused(issued, None) == "case_reference"                 # no case at all
+    assert refused(issued, "   ") == "case_reference"
+    assert refused(issued, "内人社监〔2026〕12号") == "case_reference"  # free text, not a case
+    assert refused(issued, "x" * 101) == "case_reference"
+    assert refused(issued, case_of_b) == "case_reference"             # a case against another institution
+    assert refused(issued, dismissed.reference) == "case_reference"   # a dismissed case
+    assert refused(issued_b, region_case.reference, baotou, Forbidden) == "case_reference"  # the region's case
+    assert count_rows(session, CertificateVoid) == 0
+    # A case against the holder: the candidate whose pass the certificate rests on.
+    holder = session.scalar(select(Candidate).where(Candidate.id_digest == issued.id_digest).order_by(Candidate.id))
+    against_holder = cases.open_case(session, subject_kind="candidate", subject_id=holder.id, source="regulator",
+                                     facts="替考", actor=regulator)
+    void = void_certificate(session, issued, reason_category="candidate_misconduct", reason="替考",
+                            case_reference=against_holder.reference, actor=regulator)
+    assert void.case_reference == against_holder.reference
