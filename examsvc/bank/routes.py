@@ -237,6 +237,7 @@ def _bank_globals() -> dict[str, Any]:
     return {"type_names": type_names(), "status_names": status_names(), "field_label": field_label,
             "localised": localised, "rich": rich, "has_mongolian": has_mongolian, "inline_diff": inline_diff,
             "element_names": element_names, "plain_text": plain_text, "may_edit": may_edit,
+            "may_retire": service.may_retire,
             "can_write": has_permission(current_user, Permission.BANK_WRITE),
             "can_review": has_permission(current_user, Permission.BANK_REVIEW)}
 

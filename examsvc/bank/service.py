@@ -22,7 +22,7 @@ from examsvc.audit.service import record
 from examsvc.bank.models import (
     Asset, BlueprintVersion, EnemyGroup, EnemyMember, ExamBlueprint, Item, ItemVersion, Review, VersionStatus,
 )
-from examsvc.errors import Conflict, NotFound, ValidationFailed
+from examsvc.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from itembank import workflow
 from itembank.blueprint import (
     BLUEPRINT_SUFFIXES, Blueprint, BlueprintError, BlueprintProblem, load_blueprint, parse_blueprint,
@@ -220,8 +220,28 @@ def review_version(session: Session, version: ItemVersion, reviewer: User, decis
     return version
 
 
+def item_authors(item: Item) -> set[int]:
+    """Who answers for an item: the writer who created it and the authors of its reviewed versions
+    (approved or superseded). An unreviewed draft of a new version makes nobody an author."""
+    reviewed = {VersionStatus.APPROVED.value, VersionStatus.SUPERSEDED.value}
+    return {item.created_by} | {v.author_id for v in item.versions if v.status in reviewed}
+
+
+def may_retire(user: Any, item: Item) -> bool:
+    """Whether ``user`` may retire ``item``: see :func:`retire_item`."""
+    return item.retired_at is None and getattr(user, "id", None) in item_authors(item)
+
+
 def retire_item(session: Session, item: Item, actor: User, reason: str) -> None:
-    """Retire an item: no new papers use it; its versions stay for the papers that did."""
+    """Retire an item: no new papers use it; its versions stay for the papers that did.
+
+    Only the item's authors (:func:`item_authors`) retire it: another writer's approved item is not
+    theirs to withdraw from the bank.
+    """
+    if actor.id not in item_authors(item):
+        raise Forbidden("只有试题的作者才能停用该试题；其他命题人员不能停用他人编写的试题",
+                        "only the item's author may retire it; a writer may not retire another writer's item",
+                        field="item", code="retire.not_author")
     if item.retired_at is not None:
         raise Conflict("试题已停用", "the item is already retired", field="item")
     if not reason.strip():
