@@ -87,16 +87,15 @@ def _user() -> Any:
 
 
 def _paper(paper_id: int, permission: Permission = Permission.INSTITUTION_VIEW) -> Paper:
+    """The paper, once the user may read it (its institution's staff, a regulator of its
+    jurisdiction) or, for a managing act, holds INSTITUTION_MANAGE in its own institution: a
+    regulator grant never stands in for that."""
     paper = service.get_paper(get_session(), paper_id)
-    if not _regulator():
-        require_permission(current_user, permission, paper.institution_id)
+    if permission is Permission.INSTITUTION_MANAGE:
+        service.require_manage(_user(), paper.institution_id)
+    else:
+        service.require_view(get_session(), _user(), paper.institution_id)
     return paper
-
-
-def _regulator() -> bool:
-    from examsvc.auth import has_permission
-
-    return has_permission(current_user, Permission.REGULATE)
 
 
 @bp.route("/assemble")
@@ -127,8 +126,7 @@ class RunById(MethodView):
     def get(self, run_id: int) -> Any:
         """An assembly run: its status and progress, the papers, or why the bank falls short."""
         run = service.get_run(get_session(), run_id)
-        if not _regulator():
-            require_permission(current_user, Permission.INSTITUTION_VIEW, run.institution_id)
+        service.require_view(get_session(), _user(), run.institution_id)
         return run
 
 

@@ -89,7 +89,10 @@ def _papers_globals() -> dict[str, Any]:
 def _paper(paper_id: int, permission: Permission = Permission.INSTITUTION_VIEW) -> Paper:
     """The paper, once the user holds ``permission`` in its institution (404 before 403)."""
     paper = service.get_paper(get_session(), paper_id)
-    require_permission(current_user, permission, paper.institution_id)
+    if permission is Permission.INSTITUTION_MANAGE:
+        service.require_manage(_actor(), paper.institution_id)
+    else:
+        service.require_view(get_session(), _actor(), paper.institution_id)
     return paper
 
 
@@ -167,7 +170,7 @@ def assemble() -> Any:
 def show_run(run_id: int) -> Any:
     session = get_session()
     run = service.get_run(session, run_id)
-    require_permission(current_user, Permission.INSTITUTION_VIEW, run.institution_id)
+    service.require_view(session, _actor(), run.institution_id)
     version = session.get(BlueprintVersion, run.blueprint_version_id)
     return render_template("papers/run.html", run=run, state=service.run_state(session, run), version=version)
 

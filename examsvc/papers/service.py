@@ -17,17 +17,20 @@ from typing import Any, Mapping
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, object_session
 
 from examsvc import clock
 from examsvc.accounts.models import User
 from examsvc.analysis.service import calibrated_difficulty
 from examsvc.audit.service import record
-from examsvc.auth import Permission, has_permission, permitted_institutions
+from examsvc.auth import (
+    ROLE_PERMISSIONS, Permission, Role, has_permission, permitted_institutions, require_permission,
+)
 from examsvc.bank.models import BlueprintVersion, EnemyMember, ExamBlueprint, Item, ItemVersion
 from examsvc.bank.service import blueprint_of, usable_versions
 from examsvc.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from examsvc.institutions.jurisdiction import REGION, covers, jurisdiction_of, regulator_jurisdictions
 from examsvc.institutions.models import Institution
 from examsvc.institutions.service import Decision, can_certify
 from examsvc.jobs.models import Job
@@ -71,9 +74,10 @@ def start_assembly(session: Session, *, institution: Institution, blueprint_vers
 
     A theory blueprint is assembled from the bank; a skill or review blueprint draws task sets,
     taking only ``seed`` (chosen now when left out, so the run is reproducible) and
-    ``allow_overlap`` as overrides."""
+    ``allow_overlap`` as overrides. Only the institution's own admins assemble its papers."""
     blueprint = blueprint_version.blueprint
     can_certify(institution, blueprint.occupation_code, blueprint.level, clock.now().date()).raise_if_denied()
+    require_manage(actor, institution.id)
     if not 1 <= forms <= MAX_FORMS:
         raise ValidationFailed(f"平行卷数量应为1-{MAX_FORMS}", f"forms must be between 1 and {MAX_FORMS}", field="forms")
     overrides = dict(overrides or {})
@@ -279,6 +283,7 @@ def _assemble_job(session: Session, params: dict[str, Any], progress) -> dict[st
 def lock_paper(session: Session, paper: Paper, actor: User) -> Paper:
     """Freeze a draft paper: its snapshot hash covers every item version, position, point and key,
     or every drawn task whole (rubric, vetoes, equipment ...) of a skill or review paper."""
+    require_manage(actor, paper.institution_id)
     if paper.status != PaperStatus.DRAFT.value:
         raise Conflict("只有草稿试卷可以锁定", "only a draft paper can be locked", field="status")
     paper.snapshot_hash = snapshot_hash(paper)
@@ -290,6 +295,7 @@ def lock_paper(session: Session, paper: Paper, actor: User) -> Paper:
 
 
 def retire_paper(session: Session, paper: Paper, actor: User, reason: str) -> Paper:
+    require_manage(actor, paper.institution_id)
     if paper.status == PaperStatus.RETIRED.value:
         raise Conflict("试卷已停用", "the paper is already retired", field="status")
     if not reason.strip():
@@ -301,6 +307,7 @@ def retire_paper(session: Session, paper: Paper, actor: User, reason: str) -> Pa
 
 
 def discard_draft(session: Session, paper: Paper, actor: User) -> None:
+    require_manage(actor, paper.institution_id)
     if paper.status != PaperStatus.DRAFT.value:
         raise Conflict("只能删除草稿试卷", "only a draft paper can be discarded", field="status")
     record(session, actor, "paper.discard", paper, {"items": [i.item_version_id for i in paper.items],
@@ -317,10 +324,56 @@ def snapshot_hash(paper: Paper) -> str:
                                      ensure_ascii=False).encode()).hexdigest()
 
 
+def require_manage(actor: Any, institution_id: int) -> None:
+    """Managing a paper (assemble, lock, retire, discard) is for the admins of the paper's own
+    institution, whatever other grants the account holds: a regulator grant reads, it never manages."""
+    if not isinstance(actor, str):  # "cli", "system": the operators on the server itself
+        require_permission(actor, Permission.INSTITUTION_MANAGE, institution_id)
+
+
+def _staff_may_view(user: Any, institution_id: int) -> bool:
+    """A grant other than a regulator's gives INSTITUTION_VIEW in this institution."""
+    return any(grant.role != Role.REGULATOR.value
+               and Permission.INSTITUTION_VIEW in ROLE_PERMISSIONS[Role(grant.role)]
+               and grant.institution_id in (None, institution_id) for grant in user.grants)
+
+
+def _regulates(user: Any, institution: Institution) -> bool:
+    return bool(regulator_jurisdictions(user)) and covers(user, jurisdiction_of(institution))
+
+
+def may_view(session: Session, user: Any, institution_id: int) -> bool:
+    """Who reads an institution's papers and runs: its own staff, and a regulator whose
+    jurisdiction takes the institution (examsvc.institutions.jurisdiction), no other regulator."""
+    if isinstance(user, str):
+        return True
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if _staff_may_view(user, institution_id):
+        return True
+    institution = session.get(Institution, institution_id)
+    return institution is not None and _regulates(user, institution)
+
+
+def require_view(session: Session, user: Any, institution_id: int) -> None:
+    if not may_view(session, user, institution_id):
+        raise Forbidden(f"没有权限：{Permission.INSTITUTION_VIEW.value}（机构 {institution_id}）",
+                        f"permission {Permission.INSTITUTION_VIEW.value} required in institution {institution_id}",
+                        field="institution_id", code="forbidden")
+
+
+def _regulator_reads(user: Any, paper: Paper) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False) or not regulator_jurisdictions(user):
+        return False
+    institution = object_session(paper).get(Institution, paper.institution_id)
+    return institution is not None and _regulates(user, institution)
+
+
 def require_key_access(user: Any, paper: Paper) -> None:
-    """The answer key is for the paper's institution admins and for regulators, nobody else."""
+    """The answer key is for the paper's institution admins and for the regulators whose
+    jurisdiction takes the paper's institution, nobody else."""
     if not (has_permission(user, Permission.INSTITUTION_MANAGE, paper.institution_id)
-            or has_permission(user, Permission.REGULATE)):
+            or _regulator_reads(user, paper)):
         raise Forbidden("无权查看答案", "the answer key is not available to you", field="paper_id")
 
 
@@ -335,7 +388,7 @@ def require_content_access(user: Any, paper: Paper) -> None:
     institution admins and regulators. Invigilators and supervisors see the report, not the items,
     so that nobody holding a paper before its session has not been chosen to."""
     if not (has_permission(user, Permission.INSTITUTION_MANAGE, paper.institution_id)
-            or has_permission(user, Permission.REGULATE)):
+            or _regulator_reads(user, paper)):
         raise Forbidden("无权查看试卷内容", "the paper's items are not available to you", field="paper_id")
 
 
@@ -383,8 +436,24 @@ def _state(run: AssemblyRun, job: Job | None) -> RunState:
 
 
 def _visible(query: Any, column: Any, user: Any) -> Any:
-    allowed = permitted_institutions(user, Permission.INSTITUTION_VIEW)
-    return query if allowed is None else query.where(column.in_(allowed))
+    """Limit ``query`` (joined to Institution) to what :func:`may_view` lets ``user`` read."""
+    if isinstance(user, str):
+        return query
+    if user is None or not getattr(user, "is_authenticated", False):
+        return query.where(column.in_(set()))
+    staff: set[int] = set()
+    for grant in user.grants:
+        if grant.role == Role.REGULATOR.value or Permission.INSTITUTION_VIEW not in ROLE_PERMISSIONS[Role(grant.role)]:
+            continue
+        if grant.institution_id is None:
+            return query
+        staff.add(grant.institution_id)
+    held = regulator_jurisdictions(user)
+    if REGION in held:
+        return query
+    leagues = held - {REGION}
+    return query.where(or_(column.in_(staff), Institution.league_city.in_(leagues)) if leagues
+                       else column.in_(staff))
 
 
 def list_papers(session: Session, user: Any, *, status: str | None = None,
