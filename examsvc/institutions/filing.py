@@ -384,7 +384,9 @@ def never_certified(session: Session, institution: Institution) -> list[str]:
 
 def apply_for_renewal(session: Session, institution: Institution, *, conditions: Mapping[str, Any],
                       declarations: Mapping[str, str], actor: Any, today: date | None = None) -> FilingApplication:
-    """A renewal application, within the three months before the filing expires."""
+    """A renewal application, within the three months before the filing expires, recorded by the
+    regulator of the institution's jurisdiction (Art. 7-8: the region for a region-level one)."""
+    require_covers(actor, jurisdiction_of(institution), "该机构的备案续期", "this institution's renewal")
     today = today or clock.now().date()
     if institution.status == InstitutionStatus.TERMINATED.value:
         raise Conflict("备案已终止，不能续期", "a terminated filing cannot be renewed", field="institution")

@@ -217,3 +217,27 @@ def test_codes_continue_after_the_highest_registered_serial(session, world, regu
     assert filing.allocate_serials(session, 1) == 5
     assert filing.institution_code("employer", 5) == "Y000015000005"
     assert session.scalar(select(Institution.id).where(Institution.code == "Y000015000005")) is None
+
+
+def test_a_renewal_is_recorded_only_by_the_regulator_of_the_institutions_jurisdiction(session, world, evidence):
+    """Issue 13: apply_for_renewal checked no jurisdiction (Art. 7-8)."""
+    from examsvc.accounts.service import create_user
+    from examsvc.errors import Forbidden
+    from examsvc.institutions.filing_models import FilingApplication
+    from tests.conftest import PASSWORD
+
+    hohhot, baotou = (create_user(session, username=name, password=PASSWORD, display_name=name,
+                                  roles=[("regulator", None)], jurisdiction=where)
+                      for name, where in (("reg_hohhot", "呼和浩特市"), ("reg_baotou", "包头市")))
+    session.commit()
+    b, a = world["B"], world["A"]  # B: 包头市, valid until 2027-10-19; A: region-level
+    for actor, institution in ((hohhot, b), (baotou, a)):
+        with pytest.raises(Forbidden) as refused:
+            filing.apply_for_renewal(session, institution, conditions=evidence["conditions"],
+                                     declarations=evidence["declarations"], actor=actor, today=date(2027, 8, 1))
+        assert (refused.value.field, refused.value.code) == ("jurisdiction", "outside_jurisdiction")
+    session.rollback()
+    assert session.scalars(select(FilingApplication).where(FilingApplication.purpose == "renewal")).all() == []
+    renewal = filing.apply_for_renewal(session, b, conditions=evidence["conditions"],
+                                       declarations=evidence["declarations"], actor=baotou, today=date(2027, 8, 1))
+    assert (renewal.purpose, renewal.institution_id, renewal.league_city) == ("renewal", b.id, "包头市")

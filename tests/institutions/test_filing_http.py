@@ -122,3 +122,29 @@ def test_a_site_filing_is_recorded_and_revoked_from_the_institution_page(client,
     assert revoked.status_code == 302
     page = client.get(f"/filing/institutions/{a}").get_data(as_text=True)
     assert "赤峰市（已撤销）" in page and "撤销站点备案" not in page
+
+
+def test_a_renewal_over_the_api_is_for_the_regulator_of_the_institutions_jurisdiction(app, client, session, world,
+                                                                                      evidence):
+    """Issue 13: a league/city regulator recorded another jurisdiction's renewal."""
+    from datetime import datetime, timezone
+
+    from examsvc import clock
+    from examsvc.accounts.service import create_user
+    from tests.conftest import PASSWORD
+
+    for name, where in (("reg_hohhot", "呼和浩特市"), ("reg_baotou", "包头市")):
+        create_user(session, username=name, password=PASSWORD, display_name=name, roles=[("regulator", None)],
+                    jurisdiction=where)
+    session.commit()
+    url = f"/api/v1/filing/institutions/{world['B'].id}/renewals"  # B: 包头市, renewable from 2027-07-19
+    body = {"conditions": evidence["conditions"], "declarations": evidence["declarations"]}
+    with clock.frozen(datetime(2027, 8, 1, 2, tzinfo=timezone.utc)):
+        login(client, "reg_hohhot")
+        refused = client.post(url, json=body, headers=csrf_headers(client))
+        assert refused.status_code == 403 and refused.get_json()["code"] == "outside_jurisdiction", refused.get_json()
+        assert session.query(FilingApplication).filter_by(purpose="renewal").count() == 0
+        baotou = app.test_client()
+        login(baotou, "reg_baotou")
+        created = baotou.post(url, json=body, headers=csrf_headers(baotou))
+    assert created.status_code == 201 and created.get_json()["institution_id"] == world["B"].id, created.get_json()

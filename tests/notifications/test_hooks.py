@@ -201,8 +201,8 @@ def _renewal(session, people):
                                      people["regulator"])
     return filing.apply_for_renewal(
         session, people["A"], conditions={k: {"attachment": digest} for k in filing.CONDITIONS},
-        declarations={k: filing.NOT_APPLICABLE for k in filing.PROHIBITIONS}, actor=people["admin_a"],
-        today=date(2028, 2, 1))
+        declarations={k: filing.NOT_APPLICABLE for k in filing.PROHIBITIONS}, actor=people["regulator"],
+        today=date(2028, 2, 1))  # the regulator of A's jurisdiction records it (the routes need REGULATE)
 
 
 def test_a_renewal_granted_or_rejected_reaches_the_institution_and_a_new_applicant_is_skipped(session, people):
