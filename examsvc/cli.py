@@ -195,9 +195,10 @@ def demo_command(host: str, port: int, no_serve: bool) -> None:
 
 def _serve_development(host: str, port: int) -> None:
     """werkzeug's server started directly (``app.run()`` under the Flask CLI returns at once)."""
-    from examsvc.serve import is_loopback, run_dev_server
+    from examsvc.serve import adopt_public_base_url, is_loopback, run_dev_server
 
     app = current_app._get_current_object()
+    adopt_public_base_url(app, host, port)
     if is_loopback(host):
         # Plain HTTP on loopback: an HTTPS-only session cookie would never come back, so no sign-in
         # would hold. Anywhere else the setting stands (put TLS in front, or use `examsvc serve`).

@@ -314,8 +314,8 @@ def _notes(track_lines: list[tuple[Track, str]]) -> list[str]:
         ids = ", ".join(f"{c} #{s.id}" for c, s in track.sessions.items())
         target = track.sessions[waiting]
         lines += [f"  {track.occupation_name} {_level_name(track.level)} ({track.occupation}): sessions {ids}.",
-                  f"    The {waiting} session #{target.id} waits for confirmation. As `{admin}`: 成绩管理 → confirm, then "
-                  f"证书 → issue; or `examsvc results confirm --session {target.id} --user {admin}` and "
+                  f"    The {waiting} session #{target.id} waits for confirmation. As `{admin}`: 成绩 → 确认成绩, then "
+                  f"证书 → 颁发证书; or `examsvc results confirm --session {target.id} --user {admin}` and "
                   f"`examsvc certificates issue --session {target.id} --user {admin}`."]
     lines.append("  Verify an issued certificate at /verify (by number, or through the QR code on its PDF).")
     return lines

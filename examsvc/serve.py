@@ -69,3 +69,14 @@ def run_dev_server(app: Any, host: str, port: int, *, announce: Any = print) -> 
         signal.signal(signal.SIGTERM, previous)
         server.server_close()
         announce("Stopped.")
+
+
+def adopt_public_base_url(app: Any, host: str, port: int) -> None:
+    """A development server on another port or host than the default address: certificate QR codes
+    and verification links must point where it actually serves, unless PUBLIC_BASE_URL was set."""
+    from examsvc.config import DEFAULTS
+
+    if app.config["PUBLIC_BASE_URL"] == DEFAULTS["PUBLIC_BASE_URL"][0]:
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        app.config["PUBLIC_BASE_URL"] = f"http://{shown}:{port}"

@@ -41,3 +41,23 @@ def test_serve_answers_health_checks_from_several_workers_and_logs_access_when_a
         output = server.communicate(timeout=30)[0].decode(errors="replace")
     assert output.count("Booting worker") >= 2, output
     assert "GET /healthz" in access_log.read_text()
+
+
+def test_a_development_server_elsewhere_puts_its_own_address_in_certificate_links(tmp_path):
+    """`examsvc demo --port N`: QR codes and verification links must reach that port, unless set."""
+    from examsvc import create_app
+    from examsvc.serve import adopt_public_base_url
+
+    def app(**config):
+        return create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3", "SECRET_KEY": "k" * 40,
+                           "INSTANCE_PATH": str(tmp_path), **config})
+
+    default = app()
+    adopt_public_base_url(default, "127.0.0.1", 5077)
+    assert default.config["PUBLIC_BASE_URL"] == "http://127.0.0.1:5077"
+    everywhere = app()
+    adopt_public_base_url(everywhere, "0.0.0.0", 8000)
+    assert everywhere.config["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"
+    configured = app(PUBLIC_BASE_URL="https://zs.example.gov.cn")
+    adopt_public_base_url(configured, "127.0.0.1", 5077)
+    assert configured.config["PUBLIC_BASE_URL"] == "https://zs.example.gov.cn"
