@@ -665,7 +665,7 @@ def upload_asset() -> Any:
 def asset(sha256: str) -> Any:
     if not _SHA256.fullmatch(sha256):
         abort(404)
-    stored = service.get_asset(get_session(), sha256)
+    stored = service.get_item_asset(get_session(), sha256)  # never a candidate's photo
     response = make_response(stored.data)
     response.headers["Content-Type"] = stored.media_type
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -549,6 +549,27 @@ def get_asset(session: Session, sha256: str) -> Asset:
     return asset
 
 
+def is_candidate_photo(session: Session, sha256: str) -> bool:
+    """Whether the stored image is a person's photo: a candidate's, or one carried on to a pass
+    record or a certificate. The image store is shared; a photo is personal data all the same."""
+    from examsvc.certificates.models import Certificate
+    from examsvc.grading.models import PassRecord
+    from examsvc.sessions.models import Candidate
+
+    return any(session.scalar(select(model.id).where(model.photo_sha256 == sha256).limit(1)) is not None
+               for model in (Candidate, PassRecord, Certificate))
+
+
+def get_item_asset(session: Session, sha256: str) -> Asset:
+    """An image of the bank (what items show), for whoever may read the bank: never a candidate's
+    photo, which only the checked route ``sessions.candidate_photo`` serves. A photo answers as an
+    unknown image (404), so the bank route does not even confirm that it exists."""
+    asset = get_asset(session, sha256)
+    if is_candidate_photo(session, asset.sha256):
+        raise NotFound("图片不存在", "image not found", field="sha256")
+    return asset
+
+
 def export_bank(session: Session, blueprint_id: int, fmt: str, actor: User, *,
                 approved_only: bool = True) -> tuple[ExamBlueprint, bytes]:
     """The bank of a blueprint as an Excel file or a QTI package; every export is audited,
