@@ -29,6 +29,7 @@ from examsvc import clock
 from examsvc.audit.service import record
 from examsvc.auth import Permission, require_permission
 from examsvc.errors import ValidationFailed
+from examsvc.institutions.jurisdiction import jurisdiction_of, require_covers
 from examsvc.sessions.models import ExamSession
 from examsvc.supervision.people_models import Draw
 from examsvc.supervision.registry import valid_supervisors
@@ -116,8 +117,15 @@ def dispatch_to_session(session: Session, exam_session: ExamSession, k: int, see
     """Send ``k`` external supervisors to a session, drawn from cards valid on its date (Art. 37).
 
     Staff of the session are left out of the pool (a supervisor holds no other duty there, Art. 26).
+    Only a regulator covering the league/city where the session is held (or, for a session without
+    one, the institution's jurisdiction) dispatches to it.
     """
     require_permission(actor, Permission.REGULATE)
+    from examsvc.institutions.models import Institution
+
+    where = exam_session.league_city or jurisdiction_of(session.get(Institution, exam_session.institution_id))
+    require_covers(actor, where, f"向场次 {exam_session.id} 派遣督导员",
+                   f"dispatching supervisors to session {exam_session.id}")
     staff = {s.user_id for s in exam_session.staff}
     pool = [u for u in valid_supervisors(session, exam_session.exam_date) if u not in staff]
     return draw_supervisors(session, pool, k, seed, purpose="session", session_id=exam_session.id, actor=actor)
