@@ -96,8 +96,7 @@ def _exam_session(session_id: int) -> ExamSession:
 
 
 def _may_start(exam_session: ExamSession) -> bool:
-    return has_permission(current_user, Permission.REGULATE) or has_permission(
-        current_user, Permission.INSTITUTION_MANAGE, exam_session.institution_id)
+    return service.may_analyse(get_session(), current_user, exam_session)
 
 
 @bp.route("/")
@@ -127,7 +126,8 @@ def _session_page(exam_session: ExamSession, error: ServiceError | None = None, 
         ResultPublication.session_id == exam_session.id))
     return render_template("analysis/session.html", exam_session=exam_session, runs=runs,
                            states={r.id: service.run_state(session, r) for r in runs},
-                           others=list(session.scalars(query)) if _may_start(exam_session) else [],
+                           others=[s for s in session.scalars(query) if service.may_analyse(session, current_user, s)]
+                           if _may_start(exam_session) else [],
                            may_start=_may_start(exam_session) and confirmed is not None, confirmed=confirmed,
                            blueprint=session.get(ExamBlueprint, exam_session.blueprint_id), error=error), status
 

@@ -28,6 +28,8 @@ from examsvc.bank.models import ExamBlueprint, ItemVersion
 from examsvc.delivery.models import Attempt
 from examsvc.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from examsvc.grading.models import ResultPublication
+from examsvc.institutions.jurisdiction import covers, jurisdiction_of, regulator_jurisdictions
+from examsvc.institutions.models import Institution
 from examsvc.jobs.models import Job
 from examsvc.jobs.service import enqueue, job_handler, mark_done
 from examsvc.sessions.models import ExamSession
@@ -73,11 +75,26 @@ def analysis_params(config: Any) -> dict[str, Any]:
             "thresholds": to_jsonable(thresholds_from(config)), "minimums": asdict(minimums_from(config))}
 
 
+def may_analyse(session: Session, actor: Any, exam_session: ExamSession) -> bool:
+    """Who starts an analysis over ``exam_session``: an admin of its institution, or a regulator
+    whose jurisdiction takes it (its institution's, or the league/city where it is held). A
+    regulator grant of another jurisdiction does not stand in for either."""
+    if isinstance(actor, str):  # "system", "cli"
+        return True
+    if has_permission(actor, Permission.INSTITUTION_MANAGE, exam_session.institution_id):
+        return True
+    if not regulator_jurisdictions(actor):
+        return False
+    institution = session.get(Institution, exam_session.institution_id)
+    places = {jurisdiction_of(institution)} | ({exam_session.league_city} if exam_session.league_city else set())
+    return any(covers(actor, place) for place in places)
+
+
 def start_analysis(session: Session, session_ids: Iterable[int], actor: Any, *, trigger: str = "manual"
                    ) -> AnalysisRun:
     """Queue a run over ``session_ids``: one theory blueprint, every session's results confirmed.
 
-    A user needs ``regulate`` or ``institution.manage`` in every session's institution; ``actor``
+    A user needs :func:`may_analyse` for every session; ``actor``
     may also be a string (``"system"``, ``"cli"``) for runs the service starts itself.
     """
     ids = sorted({int(i) for i in session_ids})
@@ -87,11 +104,11 @@ def start_analysis(session: Session, session_ids: Iterable[int], actor: Any, *, 
     missing = [i for i in ids if i not in sessions]
     if missing:
         raise NotFound(f"场次 {missing[0]} 不存在", f"session {missing[0]} not found", field="session_ids")
-    if not isinstance(actor, str) and not has_permission(actor, Permission.REGULATE):
-        for exam_session in sessions.values():
-            if not has_permission(actor, Permission.INSTITUTION_MANAGE, exam_session.institution_id):
-                raise Forbidden("只能分析本机构的场次", "you may analyse your own institution's sessions only",
-                                field="session_ids", code="forbidden")
+    for exam_session in sessions.values():
+        if not may_analyse(session, actor, exam_session):
+            raise Forbidden("只能分析本机构或本辖区的场次",
+                            "you may analyse your own institution's sessions, or those of your jurisdiction, only",
+                            field="session_ids", code="forbidden")
     blueprints = {s.blueprint_id for s in sessions.values()}
     if len(blueprints) != 1:
         raise ValidationFailed("一次分析的场次须属于同一考核蓝图", "the sessions of one run must share a blueprint",

@@ -307,7 +307,9 @@ def void(certificate_id: int) -> Any:
             service.void_certificate(session, certificate, reason_category=request.form.get("reason_category", ""),
                                      reason=request.form.get("reason", ""),
                                      case_reference=request.form.get("case_reference"), actor=_actor())
-    except (Forbidden, NotFound):
+    except (Forbidden, NotFound) as exc:
+        if exc.field == "case_reference":  # a case of another jurisdiction: say so on the form
+            return _detail_page("regulator", certificate_id, exc, exc.status, request.form)
         raise
     except ServiceError as exc:
         return _detail_page("regulator", certificate_id, exc, exc.status, request.form)

@@ -133,3 +133,33 @@ def test_pages_speak_english_on_request(app, session, cert_world):
         assert "Certificates" in page and "证书" not in page.split("<main>")[1], url
     public = app.test_client().get("/verify", headers=EN).get_data(as_text=True)
     assert "Verify a certificate" in public and "Holder's name" in public
+
+
+def test_the_void_form_refuses_another_jurisdictions_certificate_and_case_naming_the_field(app, session, cert_world):
+    """Issue 13: voiding from the page follows the jurisdiction and names an existing case."""
+    from examsvc.accounts.service import create_user
+    from examsvc.certificates.service import issue_certificate
+    from examsvc.supervision.service import open_case
+    from tests.certificates.builders import Passes, pass_records
+    from tests.conftest import PASSWORD
+
+    for name, where in (("reg_hohhot", "呼和浩特市"), ("reg_baotou", "包头市")):
+        create_user(session, username=name, password=PASSWORD, display_name=name, roles=[("regulator", None)],
+                    jurisdiction=where)
+    with app.app_context():
+        b_passes = Passes(session, cert_world["B"], cert_world["admin_b"].id, occupation="6-18-01-01", level="3")
+        certificate = issue_certificate(session, pass_records(session, b_passes.make(1))[0], cert_world["admin_b"])
+        region_case = open_case(session, subject_kind="institution", subject_id=cert_world["B"].id,
+                                source="regulator", facts="区级立案", jurisdiction="自治区", actor=cert_world["regulator"])
+        session.commit()
+    url = f"/certificates/regulator/{certificate.id}/void"
+    form = {"reason_category": "issued_in_error", "reason": "错发", "confirm": "1"}
+    hohhot, baotou = signed_in(app, "reg_hohhot"), signed_in(app, "reg_baotou")
+    assert post(hohhot, url, {**form, "case_reference": region_case.reference}).status_code == 403
+    missing = post(baotou, url, form, headers=EN)
+    assert missing.status_code == 422 and "a voiding rests on a supervision case" in missing.get_data(as_text=True)
+    theirs = post(baotou, url, {**form, "case_reference": region_case.reference})
+    page = theirs.get_data(as_text=True)
+    assert theirs.status_code == 403 and f"案件 {region_case.reference} 属自治区评价监管部门管辖" in page
+    assert 'id="case_reference"' in page  # the form is shown again, with the error
+    assert count_rows(session, CertificateVoid) == 0
