@@ -16,9 +16,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from examsvc.auth import Permission, permission_required, require_permission
-from examsvc.certificates import export, service
+from examsvc.certificates import export, register, service
 from examsvc.certificates.models import VOID_REASONS, Certificate
-from examsvc.certificates.routes import certificate_for, export_download, export_filters, institutions_of, pdf_response
+from examsvc.certificates.routes import certificate_for, export_download, export_filters, national_download, narrowed, \
+    pdf_response
 from examsvc.certificates.verification import verification_url
 from examsvc.certificates.verify_routes import lookup
 from examsvc.db import get_session, unit_of_work
@@ -154,11 +155,7 @@ def _user() -> Any:
 
 
 def _page(audience: str, query: dict[str, Any]) -> Any:
-    allowed = institutions_of(audience)
-    if query["institution_id"] is not None:
-        require_permission(current_user, Permission.REGULATE if audience == "regulator" else Permission.INSTITUTION_MANAGE,
-                           query["institution_id"])
-        allowed = {query["institution_id"]}
+    allowed = narrowed(audience, query["institution_id"])
     return service.list_certificates(get_session(), allowed, status=query["status"], search=query["search"],
                                      page=query["page"], per_page=query["per_page"])
 
@@ -222,7 +219,7 @@ class CertificatePdf(MethodView):
 
 def _report(audience: str, query: dict[str, Any]) -> export.ExportReport:
     ids = export_filters(audience, query["institution_id"], query["issued_from"], query["issued_to"])
-    return export.build_export(get_session(), ids, issued_from=query["issued_from"], issued_to=query["issued_to"])
+    return register.masked_export(get_session(), ids, issued_from=query["issued_from"], issued_to=query["issued_to"])
 
 
 def _file(audience: str, query: dict[str, Any]) -> Any:
@@ -301,8 +298,24 @@ class RegulatorExport(MethodView):
     @bp.response(200, {"format": "binary", "type": "string"}, content_type="application/octet-stream")
     @permission_required(Permission.REGULATE)
     def get(self, query: dict[str, Any]) -> Any:
-        """Certificate data of the institutions you supervise as Excel or CSV. Audited."""
+        """Certificate data of the institutions you supervise as Excel or CSV, ID numbers masked. Audited."""
         return _file("regulator", query)
+
+
+class NationalQuery(Schema):
+    format = fields.String(load_default="xlsx", validate=validate.OneOf(["csv", "xlsx"]))
+    issued_from = fields.Date(load_default=None)
+    issued_to = fields.Date(load_default=None)
+
+
+@bp.route("/regulator/national-upload")
+class NationalUpload(MethodView):
+    @bp.arguments(NationalQuery, location="query")
+    @bp.response(200, {"format": "binary", "type": "string"}, content_type="application/octet-stream")
+    @permission_required(Permission.REGULATE)
+    def get(self, query: dict[str, Any]) -> Any:
+        """The region only: the accepted certificate data for the national platform, full ID numbers. Audited."""
+        return national_download(query["format"], query["issued_from"], query["issued_to"])
 
 
 # --- the public ---------------------------------------------------------------------------------

@@ -69,26 +69,38 @@ def issue_command(session_id: int, username: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--strict", is_flag=True, help="write nothing when any record has a problem")
+@click.option("--national", is_flag=True, help="the national upload: data the region accepted, full ID numbers "
+              "(needs --user, the region's regulator)")
+@click.option("--user", "username", default=None, help="the regulator exporting (required with --national)")
 @with_appcontext
-def export_command(institution_code: str | None, issued_from, issued_to, fmt: str, output: Path, strict: bool) -> None:
-    """Check and export certificate data for upload to the national platform and the regulator."""
-    from examsvc.certificates.export import build_export, export_csv, export_xlsx, record_export
+def export_command(institution_code: str | None, issued_from, issued_to, fmt: str, output: Path, strict: bool,
+                   national: bool, username: str | None) -> None:
+    """Check and export certificate data (ID numbers masked; --national: the region's upload, full)."""
+    from examsvc.certificates.export import export_csv, export_xlsx, record_export
+    from examsvc.certificates.register import masked_export, national_upload
 
     start: date | None = issued_from.date() if issued_from else None
     end: date | None = issued_to.date() if issued_to else None
+    if national and (username is None or institution_code):
+        raise click.UsageError("--national needs --user (the region's regulator) and takes no --institution")
     with unit_of_work() as session:
+        actor = _user(session, username)
         ids = None
         if institution_code:
             institution = session.scalar(select(Institution).where(Institution.code == institution_code.upper()))
             if institution is None:
                 raise click.BadParameter(f"no institution {institution_code}", param_hint="--institution")
             ids = {institution.id}
-        report = build_export(session, ids, issued_from=start, issued_to=end)
+        try:
+            report = (national_upload(session, actor, issued_from=start, issued_to=end) if national
+                      else masked_export(session, ids, issued_from=start, issued_to=end))
+        except ServiceError as exc:
+            _fail(_service_error(exc))
         for problem in report.problems:
             click.echo(f"  {problem.subject}: {problem.field}: {problem.message_en}", err=True)
         if strict and report.problems:
             _fail(f"{report.held_back} record(s) with problems: nothing written (--strict)")
         output.write_bytes(export_csv(report) if fmt == "csv" else export_xlsx(report))
-        record_export(session, "cli", report, fmt, ids, start, end)
+        record_export(session, actor, report, fmt, ids, start, end, full_ids=national)
     click.echo(f"{output}: {report.issued} certificate(s), {report.revoked} revocation(s); "
                f"{report.held_back} held back of {report.checked} checked")

@@ -69,13 +69,31 @@ class ExportReport:
 
 
 def build_export(session: Session, institution_ids: set[int] | None, *, issued_from: date | None = None,
-                 issued_to: date | None = None) -> ExportReport:
+                 issued_to: date | None = None, full_ids: bool = True, accepted_only: bool = False) -> ExportReport:
     """Check and assemble the upload rows of ``institution_ids`` (``None``: every institution) for
     certificates issued, and revocations recorded, between the two dates (inclusive). Reveals ID
-    numbers: needs an app context."""
-    certificates = list(session.scalars(_period(select(Certificate), Certificate.institution_id, Certificate.issued_on,
+    numbers to check them: needs an app context.
+
+    ``full_ids=False`` puts the masked ID number in the rows (every export but the national upload,
+    issue 13 item 5); who gets which is decided in :mod:`examsvc.certificates.register`, the only
+    place that calls this for a user. ``accepted_only`` keeps the records of batches the region
+    accepted (seed Art. 40)."""
+    certificate_query = select(Certificate)
+    revocation_query = select(CertificateRevocation)
+    if accepted_only:
+        from examsvc.certificates.batch_models import CertificateBatch, CertificateBatchRecord
+
+        accepted = (select(CertificateBatchRecord).join(CertificateBatch, CertificateBatch.id == CertificateBatchRecord.batch_id)
+                    .where(CertificateBatch.status == "accepted"))
+        certificate_query = certificate_query.where(Certificate.id.in_(
+            accepted.where(CertificateBatchRecord.record_type == "issue")
+            .with_only_columns(CertificateBatchRecord.certificate_id)))
+        revocation_query = revocation_query.where(CertificateRevocation.id.in_(
+            accepted.where(CertificateBatchRecord.record_type == "revoke")
+            .with_only_columns(CertificateBatchRecord.revocation_id)))
+    certificates = list(session.scalars(_period(certificate_query, Certificate.institution_id, Certificate.issued_on,
                                                 institution_ids, issued_from, issued_to).order_by(Certificate.id)))
-    revocations = list(session.scalars(_period(select(CertificateRevocation), CertificateRevocation.institution_id,
+    revocations = list(session.scalars(_period(revocation_query, CertificateRevocation.institution_id,
                                                CertificateRevocation.revoked_on, institution_ids, issued_from, issued_to)
                                        .order_by(CertificateRevocation.id)))
     revoked_certificates = {c.id: c for c in _by_ids(session, Certificate, {r.certificate_id for r in revocations})}
@@ -86,14 +104,15 @@ def build_export(session: Session, institution_ids: set[int] | None, *, issued_f
         if problems:
             report.problems.extend(problems)
         else:
-            report.rows.append(_row(certificate, ISSUE, checker.id_numbers[certificate.id]))
+            report.rows.append(_row(certificate, ISSUE,
+                                    checker.id_numbers[certificate.id] if full_ids else certificate.id_masked))
     for revocation in revocations:
         certificate = revoked_certificates[revocation.certificate_id]
         if not _NUMBER.fullmatch(revocation.number) or revocation.number != certificate.number:
             report.problems.append(Problem(revocation.number, "number", "撤销记录的证书编号格式不正确或与证书不符",
                                            "the revocation's certificate number is malformed or not the certificate's"))
             continue
-        row = _row(certificate, REVOKE, checker.reveal(certificate))
+        row = _row(certificate, REVOKE, checker.reveal(certificate) if full_ids else certificate.id_masked)
         row.update(revoked_on=revocation.revoked_on.isoformat(),
                    revoke_reason=VOID_REASONS.get(revocation.reason_category, (revocation.reason_category,))[0])
         report.rows.append(row)
@@ -252,10 +271,11 @@ def _text_cell(value: Any) -> Any:
 
 
 def record_export(session: Session, actor: Any, report: ExportReport, fmt: str, institution_ids: set[int] | None,
-                  issued_from: date | None, issued_to: date | None) -> None:
-    """Put the export on the audit trail: who took which certificate data out, and what was held back."""
-    record(session, actor, "certificate.export", ("certificates", None),
-           {"format": fmt, "institutions": "all" if institution_ids is None else sorted(institution_ids),
+                  issued_from: date | None, issued_to: date | None, *, full_ids: bool = False) -> None:
+    """Put the export on the audit trail: who took which certificate data out, and what was held back
+    (``certificate.national_export`` when the rows carried full ID numbers)."""
+    record(session, actor, "certificate.national_export" if full_ids else "certificate.export", ("certificates", None),
+           {"full_ids": full_ids, "format": fmt, "institutions": "all" if institution_ids is None else sorted(institution_ids),
             "from": issued_from.isoformat() if issued_from else None, "to": issued_to.isoformat() if issued_to else None,
             "issued": report.issued, "revoked": report.revoked, "held_back": report.held_back,
             "numbers_held_back": sorted({p.subject for p in report.problems})[:200]})

@@ -21,13 +21,14 @@ from sqlalchemy import select
 
 from examsvc.app import current_locale
 from examsvc.audit.service import record
-from examsvc.auth import Permission, permission_required, permitted_institutions, require_permission
-from examsvc.certificates import export, service
+from examsvc.auth import Permission, permission_required, require_permission
+from examsvc.certificates import export, register, service
 from examsvc.certificates.models import VOID_REASONS, Certificate
 from examsvc.certificates.pdf import certificate_document, certificate_pdf
 from examsvc.certificates.verification import verification_url
 from examsvc.db import get_session, unit_of_work
 from examsvc.errors import Forbidden, NotFound, ServiceError, ValidationFailed
+from examsvc.institutions.jurisdiction import jurisdiction_of, require_covers, visible_jurisdictions
 from examsvc.institutions.models import Institution
 from examsvc.sessions.service import ID_TYPES, get_session_row
 
@@ -83,14 +84,17 @@ def _certificate_globals() -> dict[str, Any]:
 
 
 def institutions_of(audience: str) -> set[int] | None:
-    """Institutions whose certificates the signed-in user sees as ``audience`` (None: all)."""
-    return permitted_institutions(current_user, AUDIENCES[audience]["permission"])
+    """Institutions whose certificates the signed-in user sees as ``audience`` (None: all); a
+    league/city regulator sees its jurisdiction's (:func:`register.visible_institutions`)."""
+    return register.visible_institutions(get_session(), current_user, AUDIENCES[audience]["permission"])
 
 
 def certificate_for(audience: str, certificate_id: int) -> Certificate:
     """The certificate, once the user holds the audience's permission in its institution (404 before 403)."""
     certificate = service.get_certificate(get_session(), certificate_id)
     require_permission(current_user, AUDIENCES[audience]["permission"], certificate.institution_id)
+    if audience == "regulator":
+        register.require_regulates(get_session(), current_user, certificate)
     return certificate
 
 
@@ -105,11 +109,8 @@ def _institution_choices(audience: str) -> list[Institution]:
 # --- list and detail ------------------------------------------------------------------------------
 
 def _list_page(audience: str) -> Any:
-    allowed = institutions_of(audience)
     chosen = request.args.get("institution_id", type=int)
-    if chosen is not None:
-        require_permission(current_user, AUDIENCES[audience]["permission"], chosen)
-        allowed = {chosen}
+    allowed = narrowed(audience, chosen)
     status = request.args.get("status") if request.args.get("status") in {"valid", "void"} else None
     page = service.list_certificates(get_session(), allowed, status=status, search=request.args.get("q"),
                                      page=request.args.get("page", 1, type=int))
@@ -223,10 +224,22 @@ def export_filters(audience: str, institution_id: int | None, issued_from: date 
     """The institutions an export covers, after the permission check for a chosen one."""
     if issued_from and issued_to and issued_from > issued_to:
         raise ValidationFailed("起始日期晚于截止日期", "the start date is after the end date", field="issued_from")
-    if institution_id is not None:
-        require_permission(current_user, AUDIENCES[audience]["permission"], institution_id)
-        return {institution_id}
-    return institutions_of(audience)
+    return narrowed(audience, institution_id)
+
+
+def narrowed(audience: str, institution_id: int | None) -> set[int] | None:
+    """What a list or an export covers: everything the user sees, or the one institution chosen
+    after the permission and jurisdiction checks."""
+    allowed = institutions_of(audience)
+    if institution_id is None:
+        return allowed
+    require_permission(current_user, AUDIENCES[audience]["permission"], institution_id)
+    if allowed is not None and institution_id not in allowed:
+        institution = get_session().get(Institution, institution_id)
+        if institution is None:
+            raise NotFound(f"机构 {institution_id} 不存在", f"no institution {institution_id}", field="institution_id")
+        require_covers(current_user, jurisdiction_of(institution), "该机构的证书", "this institution's certificates")
+    return {institution_id}
 
 
 def _export_page(audience: str) -> Any:
@@ -235,30 +248,49 @@ def _export_page(audience: str) -> Any:
         try:
             ids = export_filters(audience, request.args.get("institution_id", type=int), _date("issued_from"),
                                  _date("issued_to"))
-            report = export.build_export(get_session(), ids, issued_from=_date("issued_from"),
-                                         issued_to=_date("issued_to"))
+            report = register.masked_export(get_session(), ids, issued_from=_date("issued_from"),
+                                            issued_to=_date("issued_to"))
         except Forbidden:
             raise
         except ServiceError as exc:
             error, status = exc, exc.status
+    national = audience == "regulator" and visible_jurisdictions(current_user) is None
     return render_template("certificates/export.html", audience=audience, views=AUDIENCES[audience], report=report,
-                           error=error, institutions=_institution_choices(audience), args=request.args), status
+                           error=error, institutions=_institution_choices(audience), args=request.args,
+                           national=national), status
 
 
 def export_download(audience: str, fmt: str, institution_id: int | None, issued_from: date | None,
                     issued_to: date | None) -> Any:
-    """Build, check, audit and send the export file (shared by the pages and the API)."""
+    """Build, check, audit and send the export file, ID numbers masked (shared by the pages and the API)."""
     if fmt not in {"csv", "xlsx"}:
         raise ValidationFailed("格式应为 csv 或 xlsx", "format must be csv or xlsx", field="format")
     with unit_of_work() as session:
         ids = export_filters(audience, institution_id, issued_from, issued_to)
-        report = export.build_export(session, ids, issued_from=issued_from, issued_to=issued_to)
+        report = register.masked_export(session, ids, issued_from=issued_from, issued_to=issued_to)
         export.record_export(session, _actor(), report, fmt, ids, issued_from, issued_to)
+    return _send_export(report, fmt, issued_from, issued_to)
+
+
+def national_download(fmt: str, issued_from: date | None, issued_to: date | None) -> Any:
+    """The region's national upload file (accepted batches, full ID numbers), audited."""
+    if fmt not in {"csv", "xlsx"}:
+        raise ValidationFailed("格式应为 csv 或 xlsx", "format must be csv or xlsx", field="format")
+    if issued_from and issued_to and issued_from > issued_to:
+        raise ValidationFailed("起始日期晚于截止日期", "the start date is after the end date", field="issued_from")
+    with unit_of_work() as session:
+        report = register.national_upload(session, _actor(), issued_from=issued_from, issued_to=issued_to)
+        export.record_export(session, _actor(), report, fmt, None, issued_from, issued_to, full_ids=True)
+    return _send_export(report, fmt, issued_from, issued_to, "national-upload")
+
+
+def _send_export(report: export.ExportReport, fmt: str, issued_from: date | None, issued_to: date | None,
+                 stem: str = "certificates") -> Any:
     data = export.export_csv(report) if fmt == "csv" else export.export_xlsx(report)
     mimetype = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     period = "-".join(d.isoformat() for d in (issued_from, issued_to) if d) or "all"
     response = send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
-                         download_name=f"certificates-{period}.{fmt}")
+                         download_name=f"{stem}-{period}.{fmt}")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Held-Back"] = str(report.held_back)
     return response
@@ -291,6 +323,13 @@ def regulator_export_form() -> Any:
 @permission_required(Permission.REGULATE)
 def regulator_export_file() -> Any:
     return _export_file("regulator")
+
+
+@bp.route("/regulator/national-upload/file")
+@permission_required(Permission.REGULATE)
+def national_upload_file() -> Any:
+    """The region only (the service refuses a league/city)."""
+    return national_download(request.args.get("format", "xlsx"), _date("issued_from"), _date("issued_to"))
 
 
 # --- voiding ----------------------------------------------------------------------------------

@@ -293,3 +293,10 @@ def test_the_calendar_removal_routes_declare_their_permissions(routes):
     seen = {(r.endpoint, r.method): (r.permission, r.institution_arg) for r in routes}
     assert seen[("supervision.remove_calendar_day", "POST")] == (Permission.REGULATE, None)
     assert seen[("api_calendar.CalendarDayById", "DELETE")] == (Permission.REGULATE, None)
+
+
+def test_the_national_upload_routes_declare_their_permissions(routes):
+    """Issue 13: the national upload export (full ID numbers); REGULATE opens it, the service lets only the region."""
+    seen = {(r.endpoint, r.method): (r.permission, r.institution_arg) for r in routes}
+    assert seen[("certificates.national_upload_file", "GET")] == (Permission.REGULATE, None)
+    assert seen[("api_certificates.NationalUpload", "GET")] == (Permission.REGULATE, None)
