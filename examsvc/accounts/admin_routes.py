@@ -43,7 +43,7 @@ def list_users() -> Any:
 def add_user() -> Any:
     form = request.form
     institution = form.get("institution_id", "")
-    if institution and not institution.isdigit():
+    if institution and not institution.isdecimal():
         return _page(ServiceError("评价机构无效", "invalid institution", field="institution"), dict(form), 422)
     try:
         with unit_of_work() as session:

@@ -39,7 +39,7 @@ def _load_user(user_id: str) -> User | None:
         # A token request is exempt from CSRF, so it is that token's user or nobody: never the
         # session cookie's (flask-login asks this loader before the request loader).
         return None
-    user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
+    user = get_session().get(User, int(user_id)) if user_id.isdecimal() else None
     return user if user is not None and user.active else None
 
 

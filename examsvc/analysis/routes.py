@@ -142,7 +142,7 @@ def session_report(session_id: int) -> Any:
 @permission_required(Permission.INSTITUTION_VIEW)
 def start_run(session_id: int) -> Any:
     exam_session = _exam_session(session_id)
-    ids = [exam_session.id] + [int(i) for i in request.form.getlist("session_ids") if i.isdigit()]
+    ids = [exam_session.id] + [int(i) for i in request.form.getlist("session_ids") if i.isdecimal()]
     try:
         with unit_of_work() as session:
             run = service.start_analysis(session, ids, _user())

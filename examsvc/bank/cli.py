@@ -26,7 +26,7 @@ def _fail(message: str) -> None:
 
 def find_blueprint(session, spec: str) -> ExamBlueprint:
     """A blueprint by id, or by ``OCCUPATION/LEVEL/COMPONENT`` such as ``4-03-02-01/4/theory``."""
-    if spec.isdigit():
+    if spec.isdecimal():
         row = session.get(ExamBlueprint, int(spec))
     else:
         parts = spec.split("/")

@@ -68,7 +68,7 @@ def _variant_fields(form: Mapping[str, str], lang: str) -> dict[str, Any]:
 def _minutes(text: str) -> int:
     if not text:
         return 0
-    if not text.isdigit():
+    if not text.isdecimal():
         raise ValidationFailed("考核时间应为分钟数（整数）", "time must be a whole number of minutes",
                                field="skill.time_minutes")
     return int(text)
@@ -600,7 +600,7 @@ def confirm_import(job_id: int) -> Any:
 
 def _item_ids(text: str) -> list[int]:
     parts = [p for p in re.split(r"[\s,，、;；]+", text.strip()) if p]
-    if not all(p.isdigit() for p in parts):
+    if not all(p.isdecimal() for p in parts):
         raise ValidationFailed("试题编号应为数字，用逗号或空格分隔", "item numbers are digits separated by commas or spaces",
                                field="item_ids")
     return [int(p) for p in parts]

@@ -137,7 +137,7 @@ def check_vetoes(task: SkillTask, vetoes: Any, note: Any) -> tuple[list[str], st
     marked: list[int] = []
     for value in vetoes:
         number = value.strip() if isinstance(value, str) else value
-        if isinstance(number, str) and number.isdigit():
+        if isinstance(number, str) and number.isdecimal():  # not isdigit: "¹" is a digit int() refuses
             number = int(number)
         if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= len(task.vetoes):
             raise ValidationFailed(f"试题 {task.code} 没有第{value}项否决项（共{len(task.vetoes)}项）",

@@ -126,7 +126,7 @@ def _notice_days(form: Mapping[str, str]) -> int | None:
     text = (form.get("notice_days") or "").strip()
     if not text:
         return None
-    if not text.isdigit():
+    if not text.isdecimal():
         raise ValidationFailed("公示天数应为整数", "the notice period is a whole number of days", field="notice_days")
     return int(text)
 

@@ -255,7 +255,7 @@ def parse_date(form: Mapping[str, str], name: str) -> date:
 
 def parse_id(form: Mapping[str, str], name: str) -> int:
     text = (form.get(name) or "").strip()
-    if not text.isdigit():
+    if not text.isdecimal():
         raise ValidationFailed("请选择", "choose one", field=name)
     return int(text)
 

@@ -298,7 +298,7 @@ def allocate_serials(session: Session, count: int) -> int:
     counter = session.get(CodeCounter, "province", with_for_update=True)
     if counter is None:
         codes = session.scalars(select(Institution.code)).all()
-        highest = max((int(c[-6:]) for c in codes if c[-6:].isdigit()), default=0)
+        highest = max((int(c[-6:]) for c in codes if c[-6:].isdecimal()), default=0)
         try:
             with session.begin_nested():
                 session.add(CodeCounter(name="province", last_serial=highest))

@@ -92,7 +92,7 @@ def _minutes(text: str | None) -> int | None:
     text = (text or "").strip()
     if not text:
         return None
-    if not text.isdigit():
+    if not text.isdecimal():
         raise ValidationFailed("延长时间应为分钟数（整数）", "extra time is a whole number of minutes", field="minutes")
     return int(text)
 

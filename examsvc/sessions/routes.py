@@ -162,7 +162,7 @@ def _int(text: str | None, field: str, zh: str, en: str) -> int | None:
     text = (text or "").strip()
     if not text:
         return None
-    if not text.isdigit():
+    if not text.isdecimal():
         raise ValidationFailed(zh, en, field=field)
     return int(text)
 

@@ -51,3 +51,25 @@ def test_a_veto_number_outside_the_task_is_refused(bad):
     with pytest.raises(ValidationFailed) as caught:
         check_vetoes(TASK, [bad], "撞刀")
     assert caught.value.field == "vetoes"
+
+
+@pytest.mark.parametrize("bad", ["¹", "²", "½", "一"])
+def test_a_veto_number_in_other_numerals_is_refused_as_a_veto_error(bad):
+    """Found by hypothesis in CI: "¹".isdigit() is true but int("¹") raised a ValueError (a 500)."""
+    with pytest.raises(ValidationFailed) as caught:
+        check_vetoes(TASK, [bad], "撞刀")
+    assert caught.value.field == "vetoes"
+
+
+def test_a_full_width_veto_number_counts_as_the_number():
+    assert check_vetoes(TASK, ["１"], "撞刀")[0] == [TASK.vetoes[0]]
+
+
+@pytest.mark.parametrize("text", ["¹", "²³", "½"])
+def test_numbers_typed_in_forms_are_decimal_digits_not_any_digit(text):
+    """The same trap in a form field: "¹".isdigit() passed the check and int() then raised (a 500)."""
+    from examsvc.bank.routes import _minutes
+
+    with pytest.raises(ValidationFailed) as caught:
+        _minutes(text)
+    assert caught.value.field == "skill.time_minutes"
